@@ -1,0 +1,53 @@
+# rtlab: `make lab` to learn, `make test` to prove it works. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HERE := $(abspath .)
+
+# Keep Jupyter, IPython and friends out of the user's home: everything lives in .jupyter/.
+export JUPYTER_CONFIG_DIR := $(HERE)/.jupyter/config
+export JUPYTER_DATA_DIR := $(HERE)/.jupyter/data
+export JUPYTER_RUNTIME_DIR := $(HERE)/.jupyter/runtime
+export IPYTHONDIR := $(HERE)/.jupyter/ipython
+export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: lab test unit integration notebooks browser bench serve student lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[lab,test,bench]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/python -m rtlab.labapp
+
+test: $(STAMP)
+	$(BIN)/ruff check rtlab servers tests benchmarks
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/notebooks
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+serve: $(STAMP)
+	$(BIN)/python -m servers --port $(or $(PORT),8000)
+
+lint: $(STAMP)
+	$(BIN)/ruff check rtlab servers tests benchmarks
+
+clean:
+	rm -rf $(VENV) .jupyter .pytest_cache test-artifacts

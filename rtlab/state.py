@@ -1,0 +1,191 @@
+"""Connection states, the legal transitions between them, and a timeline of events.
+
+Everything that decides which state may follow which lives in ``TRANSITIONS``
+below, as data: the state machine checks it, notebook 04 draws it, and no
+client keeps a private idea of what "connected" means.
+
+The timeline is the one observable history of a client: state changes,
+reconnect attempts with their planned and actual delay, frames in and out.
+Widgets, tests and benchmarks all read it. It takes its clock as an argument,
+so a test can drive it with exact numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ConnectionState(StrEnum):
+    """The five states every rtlab client reports (the chapter's vocabulary)."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    ERROR = "error"
+
+
+S = ConnectionState
+
+#: state -> the states that may follow it. ``connected`` is reachable only from
+#: ``connecting``: a client is connected when its handshake has finished, not
+#: when it has started one (the chapter's service gets this wrong).
+TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
+    S.DISCONNECTED: frozenset({S.CONNECTING}),
+    S.CONNECTING: frozenset({S.CONNECTED, S.RECONNECTING, S.ERROR, S.DISCONNECTED}),
+    S.CONNECTED: frozenset({S.RECONNECTING, S.ERROR, S.DISCONNECTED}),
+    S.RECONNECTING: frozenset({S.CONNECTING, S.ERROR, S.DISCONNECTED}),
+    S.ERROR: frozenset({S.CONNECTING, S.DISCONNECTED}),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A client asked for a state change the table does not allow."""
+
+
+def check_transition(old: ConnectionState, new: ConnectionState) -> None:
+    """Raise :class:`IllegalTransition` unless ``old -> new`` is in the table."""
+    if new not in TRANSITIONS[old]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[old]))
+        raise IllegalTransition(
+            f"{old.value} -> {new.value} is not allowed (from {old.value}: {allowed})"
+        )
+
+
+def transition_rows() -> list[tuple[str, str]]:
+    """The table as sorted ``(from, to)`` pairs, for drawing and printing."""
+    return sorted((a.value, b.value) for a, targets in TRANSITIONS.items() for b in targets)
+
+
+#: Event kinds a timeline holds.
+STATE = "state"  # a state change; ``state`` is the new state
+BACKOFF = "backoff"  # a reconnect was scheduled; ``attempt`` and planned ``delay``
+ATTEMPT = "attempt"  # a connect attempt started; ``attempt``, planned ``delay``, ``actual`` wait
+FRAME_IN = "in"  # a message arrived; ``data`` is the message
+FRAME_OUT = "out"  # a message was written; ``data`` is the message
+ERROR = "error"  # something went wrong; ``detail`` says what
+NOTE = "note"  # anything else worth showing (queue flushed, heartbeat missed, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One timestamped entry of a timeline. ``t`` is seconds on the client's clock."""
+
+    t: float
+    kind: str
+    state: ConnectionState | None = None
+    attempt: int | None = None
+    delay: float | None = None
+    actual: float | None = None
+    data: Any = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """A one-line human reading of the event (the widgets' text fallback)."""
+        if self.kind == STATE:
+            text = f"state -> {self.state}"
+        elif self.kind == BACKOFF:
+            text = f"attempt {self.attempt} planned in {self.delay:.3f}s"
+        elif self.kind == ATTEMPT:
+            waited = "" if self.actual is None else f" after {self.actual:.3f}s"
+            text = f"attempt {self.attempt} started{waited}"
+        elif self.kind in (FRAME_IN, FRAME_OUT):
+            arrow = "<-" if self.kind == FRAME_IN else "->"
+            text = f"{arrow} {self.data!r}"
+        else:
+            text = self.kind
+        return f"{text} {self.detail}".rstrip() if self.detail else text
+
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class Timeline:
+    """A bounded, append-only history of events with listeners.
+
+    Holds at most ``maxlen`` events (oldest dropped first), so a client that
+    runs for hours keeps bounded memory; ``total`` still counts every event
+    ever appended. Listeners are called synchronously, in the appending
+    thread, and must be quick: widgets only mark themselves dirty here.
+    """
+
+    maxlen: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _events: deque[Event] = field(init=False, repr=False)
+    _listeners: list[Listener] = field(init=False, default_factory=list, repr=False)
+    total: int = field(init=False, default=0)
+    start: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events = deque(maxlen=self.maxlen)
+        self.start = self.clock()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(list(self._events))
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self._events)
+
+    def of_kind(self, *kinds: str) -> list[Event]:
+        return [e for e in self._events if e.kind in kinds]
+
+    def states(self) -> list[ConnectionState]:
+        """The sequence of states entered, in order (as far as the buffer reaches)."""
+        return [e.state for e in self._events if e.kind == STATE and e.state is not None]
+
+    @property
+    def listener_count(self) -> int:
+        """How many listeners are attached (a closed widget must leave none behind)."""
+        return len(self._listeners)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every future event; returns an unsubscribe function."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def record(self, kind: str, **fields: Any) -> Event:
+        """Append an event stamped with the timeline's clock and tell the listeners."""
+        event = Event(t=self.clock(), kind=kind, **fields)
+        with self._lock:
+            self._events.append(event)
+            self.total += 1
+        for listener in list(self._listeners):
+            listener(event)
+        return event
+
+
+class StateMachine:
+    """Holds a client's current state, refuses illegal moves, records legal ones."""
+
+    def __init__(self, timeline: Timeline, initial: ConnectionState = S.DISCONNECTED) -> None:
+        self.timeline = timeline
+        self._state = initial
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    def to(self, new: ConnectionState, detail: str = "") -> None:
+        """Move to ``new`` (a no-op if already there), or raise :class:`IllegalTransition`."""
+        if new == self._state:
+            return
+        check_transition(self._state, new)
+        self._state = new
+        self.timeline.record(STATE, state=new, detail=detail)

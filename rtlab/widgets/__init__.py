@@ -1,0 +1,36 @@
+"""rtlab's views: ipywidgets that follow a client's timeline (they never drive the client).
+
+Every widget carries a CSS class ``rtlab-<name>``, a ``text()`` rendering
+that doubles as its ``text/plain`` output, throttled redraws (about 10 Hz,
+on the kernel's asyncio loop only) and bounded history.
+"""
+
+from . import svg
+from .backoff_view import BackoffTimeline
+from .base import TextFallback, TimelineHTML, timeline_of
+from .chaos_panel import ChaosPanel
+from .framelog import FrameLog
+from .messages import MessageList, short
+from .pill import StatusPill
+from .svg import attempts_chart, bin_counts, histogram, lanes, state_diagram
+from .throttle import Throttle, ThrottledRedraw
+
+__all__ = [
+    "BackoffTimeline",
+    "ChaosPanel",
+    "FrameLog",
+    "MessageList",
+    "StatusPill",
+    "TextFallback",
+    "Throttle",
+    "ThrottledRedraw",
+    "TimelineHTML",
+    "attempts_chart",
+    "bin_counts",
+    "histogram",
+    "lanes",
+    "short",
+    "state_diagram",
+    "svg",
+    "timeline_of",
+]

@@ -1,0 +1,1 @@
+"""rtlab's demo servers: one ASGI app in one uvicorn process (``python -m servers``)."""

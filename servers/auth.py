@@ -1,0 +1,143 @@
+"""Demo login with short-lived JWT access tokens and rotating refresh tokens.
+
+Access tokens: HS256 JWTs signed with a random per-process secret (a restart signs everyone
+out, which the course uses on purpose). Refresh tokens: opaque random strings, single use —
+each refresh returns a new one and the old one answers 401, so a stolen token is noticed.
+Other servers (GraphQL) call :func:`verify` to check a bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from typing import Any
+
+import jwt
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ALGORITHM = "HS256"
+DEFAULT_TTL = 900
+REFRESH_TTL = 24 * 3600
+PASSWORD = "password"
+USERS: dict[str, str] = {"alice": "1", "bob": "2", "carol": "3"}  # username -> id
+
+_SECRET = secrets.token_bytes(32)
+
+
+class AuthError(Exception):
+    """A token that must not be trusted; the message says why."""
+
+
+def verify(token: str) -> dict[str, Any]:
+    """Claims of a valid access token; AuthError on forged, expired, ``alg: none`` or
+    malformed tokens (only HS256 with this process's secret is accepted)."""
+    try:
+        claims = jwt.decode(
+            token, _SECRET, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthError("token expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise AuthError(f"invalid token: {exc}") from None
+    if claims.get("type") != "access":
+        raise AuthError("not an access token")
+    return claims
+
+
+def bearer_claims(authorization: str | None) -> dict[str, Any]:
+    """Claims from an ``Authorization: Bearer ...`` header value (AuthError if absent/bad)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise AuthError("missing bearer token")
+    return verify(authorization[7:].strip())
+
+
+class TokenService:
+    """Issues token pairs; remembers which refresh tokens are still usable."""
+
+    def __init__(self, access_ttl: float = DEFAULT_TTL) -> None:
+        # whole seconds stay ints so ``expires_in`` reads 900, not 900.0
+        self.access_ttl = int(access_ttl) if float(access_ttl).is_integer() else access_ttl
+        self._refresh: dict[str, tuple[str, float]] = {}  # token -> (username, expires_at)
+
+    def access_token(self, username: str) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": USERS[username],
+            "username": username,
+            "type": "access",
+            "iat": now,
+            "exp": now + self.access_ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, _SECRET, algorithm=ALGORITHM)
+
+    def issue(self, username: str) -> dict[str, Any]:
+        refresh = secrets.token_urlsafe(32)
+        self._refresh[refresh] = (username, time.time() + REFRESH_TTL)
+        return {
+            "access_token": self.access_token(username),
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": self.access_ttl,
+        }
+
+    def rotate(self, refresh_token: str) -> dict[str, Any] | None:
+        entry = self._refresh.pop(refresh_token, None)  # single use, valid or not
+        if entry is None or entry[1] < time.time():
+            return None
+        return self.issue(entry[0])
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _json_fields(request: Request, *names: str) -> dict[str, str] | JSONResponse:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error(400, "body must be JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    missing = [n for n in names if not isinstance(body.get(n), str)]
+    if missing:
+        return _error(400, f"missing string field(s): {', '.join(missing)}")
+    return {n: body[n] for n in names}
+
+
+def routes(service: TokenService) -> list[Route]:
+    async def login(request: Request) -> JSONResponse:
+        fields = await _json_fields(request, "username", "password")
+        if isinstance(fields, JSONResponse):
+            return fields
+        if fields["username"] not in USERS or not secrets.compare_digest(
+            fields["password"], PASSWORD
+        ):
+            return _error(401, "wrong username or password")
+        return JSONResponse(service.issue(fields["username"]))
+
+    async def refresh(request: Request) -> JSONResponse:
+        fields = await _json_fields(request, "refresh_token")
+        if isinstance(fields, JSONResponse):
+            return fields
+        pair = service.rotate(fields["refresh_token"])
+        if pair is None:
+            return _error(401, "refresh token unknown, used or expired")
+        return JSONResponse(pair)
+
+    async def me(request: Request) -> JSONResponse:
+        """Who a bearer token belongs to: lets any client check a token over HTTP."""
+        try:
+            claims = bearer_claims(request.headers.get("authorization"))
+        except AuthError as exc:
+            return _error(401, str(exc))
+        return JSONResponse({"id": claims["sub"], "username": claims["username"]})
+
+    return [
+        Route("/auth/login", login, methods=["POST"]),
+        Route("/auth/refresh", refresh, methods=["POST"]),
+        Route("/auth/me", me, methods=["GET"]),
+    ]

@@ -1,0 +1,319 @@
+"""Transport-level chaos: every connection's transport is wrapped so the server can freeze it,
+delay its writes, or cut it, below the ASGI app.
+
+Why below the app: uvicorn's WebSocket protocol answers protocol-level pings itself, so a
+"frozen" server that only paused the app would still pong and no client heartbeat could notice.
+Pausing the socket's reads and holding its writes makes a real half-open link.
+
+uvicorn 0.54 with websockets 17 uses the sans-I/O implementation (``websockets-sansio``) for
+``ws="auto"``; we subclass that one (and h11 for plain HTTP) and pass the classes to
+``uvicorn.Config(http=..., ws=...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+CHAOS_PREFIX = "/_chaos"
+
+
+def classify(scope: dict[str, Any] | None) -> tuple[str, str] | None:
+    """Map a connection's current scope to ``(protocol, endpoint)``; None = not countable.
+
+    Protocols: ``ws`` (raw WebSocket, e.g. /ws/*), ``graphql`` (HTTP or WS on /graphql),
+    ``socketio`` (/socket.io/, any transport), ``sse`` (/sse/*), ``http`` (anything else),
+    ``chaos`` (/_chaos/*, never frozen, delayed or dropped).
+    """
+    if not scope:
+        return None
+    path = scope.get("path", "")
+    if path.startswith(CHAOS_PREFIX):
+        return "chaos", path
+    if path.startswith("/socket.io"):
+        return "socketio", "/socket.io/"
+    if path.startswith("/graphql"):
+        return "graphql", path
+    if scope.get("type") == "websocket":
+        return "ws", path
+    if path.startswith("/sse"):
+        return "sse", path
+    return "http", path
+
+
+class Registry:
+    """Open connections of one server plus the link faults that apply to them."""
+
+    def __init__(self) -> None:
+        self.protocols: set[Any] = set()
+        self.latency: float = 0.0  # seconds added to every outgoing write
+        self.frozen: bool = False
+
+    def add(self, proto: Any) -> None:
+        self.protocols.add(proto)
+
+    def discard(self, proto: Any) -> None:
+        self.protocols.discard(proto)
+
+    def connections(self) -> list[tuple[Any, str, str]]:
+        """(protocol object, protocol name, endpoint) for every open non-chaos connection."""
+        out = []
+        for proto in list(self.protocols):
+            # No scope yet = no request parsed: not counted, and never a chaos call's own link.
+            kind = classify(getattr(proto, "scope", None))
+            if kind is None or kind[0] == "chaos":
+                continue
+            out.append((proto, kind[0], kind[1]))
+        return out
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        per_protocol: dict[str, int] = collections.Counter()
+        per_endpoint: dict[str, int] = collections.Counter()
+        for _proto, name, endpoint in self.connections():
+            per_protocol[name] += 1
+            if endpoint:
+                per_endpoint[endpoint] += 1
+        return dict(per_protocol), dict(per_endpoint)
+
+    def freeze(self) -> int:
+        self.frozen = True
+        n = 0
+        for proto, _name, _endpoint in self.connections():
+            if isinstance(proto.transport, FreezableTransport) and proto.transport.freeze():
+                n += 1
+        return n
+
+    def thaw(self) -> int:
+        self.frozen = False
+        n = 0
+        for proto in list(self.protocols):
+            if isinstance(proto.transport, FreezableTransport) and proto.transport.thaw():
+                n += 1
+        return n
+
+    def drop(self, protocol: str, mode: str) -> int:
+        """Cut connections. abort: TCP reset, no close frame (clients see 1006).
+        close: WebSocket close frame 1012 (service restart); HTTP: FIN after pending bytes."""
+        n = 0
+        for proto, name, _endpoint in self.connections():
+            if protocol != "all" and name != protocol:
+                continue
+            transport = proto.transport
+            if transport is None or transport.is_closing():
+                continue
+            if mode == "abort":
+                transport.abort()
+            else:
+                if isinstance(transport, FreezableTransport):
+                    transport.thaw()
+                    transport.flush_now()
+                if isinstance(proto, WebSocketsSansIOProtocol) and proto.handshake_complete:
+                    proto.shutdown()  # close frame 1012, like a restarting server
+                else:
+                    transport.close()
+            n += 1
+        return n
+
+
+class FreezableTransport:
+    """Wraps an asyncio transport: while frozen, reads are paused and writes are held; with
+    latency set, each write leaves ``registry.latency`` seconds later, in order."""
+
+    def __init__(self, real: asyncio.Transport, registry: Registry, owner: Any) -> None:
+        self._real = real
+        self._registry = registry
+        self.owner = owner
+        self._frozen = False
+        self._want_paused = False  # what the protocol itself asked for (flow control)
+        self._pending: collections.deque[tuple[float, bytes]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._close_after_flush = False
+        self.thawed = asyncio.Event()
+        self.thawed.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def _exempt(self) -> bool:
+        kind = classify(getattr(self.owner, "scope", None))
+        return kind is not None and kind[0] == "chaos"
+
+    # -- writes ---------------------------------------------------------------------------
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        latency = 0.0 if self._exempt() else self._registry.latency
+        if not self._pending and not self._frozen and latency <= 0:
+            self._real.write(data)
+            return
+        loop = asyncio.get_running_loop()
+        self._pending.append((loop.time() + latency, bytes(data)))
+        self._schedule()
+
+    def writelines(self, lines: Any) -> None:
+        self.write(b"".join(lines))
+
+    def _schedule(self) -> None:
+        if self._timer is not None or self._frozen or not self._pending:
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(self._pending[0][0], self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._timer = None
+        if self._frozen or self._real.is_closing():
+            return
+        now = asyncio.get_running_loop().time()
+        chunks = []
+        while self._pending and self._pending[0][0] <= now + 0.0005:
+            chunks.append(self._pending.popleft()[1])
+        if chunks:
+            self._real.write(b"".join(chunks))
+        if self._pending:
+            self._schedule()
+        elif self._close_after_flush:
+            self._real.close()
+
+    def flush_now(self) -> None:
+        """Send everything held at once (used before a deliberate close)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending and not self._real.is_closing():
+            self._real.write(b"".join(chunk for _t, chunk in self._pending))
+        self._pending.clear()
+
+    # -- reads (flow control from the protocol goes through here) --------------------------
+    def pause_reading(self) -> None:
+        self._want_paused = True
+        if not self._frozen:
+            self._real.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._want_paused = False
+        if not self._frozen:
+            self._real.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._real.is_reading()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def is_closing(self) -> bool:
+        return self._close_after_flush or self._real.is_closing()
+
+    def close(self) -> None:
+        if self._pending and not self._frozen and not self._real.is_closing():
+            self._close_after_flush = True  # let delayed bytes (e.g. a close frame) leave first
+            return
+        self._release()
+        self._real.close()
+
+    def abort(self) -> None:
+        self._release()
+        self._real.abort()
+
+    def set_protocol(self, protocol: Any) -> None:
+        self.owner = protocol
+        self._real.set_protocol(protocol)
+
+    def _release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._pending.clear()
+        self._frozen = False
+        self.thawed.set()
+
+    def connection_lost(self) -> None:
+        """The socket is gone: wake anything waiting for a thaw so it can fail fast."""
+        self._release()
+
+    # -- freeze -----------------------------------------------------------------------------
+    def freeze(self) -> bool:
+        if self._frozen or self._real.is_closing():
+            return False
+        self._frozen = True
+        self.thawed.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._real.pause_reading()
+        return True
+
+    def thaw(self) -> bool:
+        if not self._frozen:
+            return False
+        self._frozen = False
+        self.thawed.set()
+        if self._real.is_closing():
+            return True
+        if not self._want_paused:
+            self._real.resume_reading()
+        if self._pending:
+            # Held bytes go out now; their latency was already served while frozen.
+            now = asyncio.get_running_loop().time()
+            self._pending = collections.deque((min(t, now), d) for t, d in self._pending)
+            self._schedule()
+        return True
+
+
+def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocketsSansIOProtocol]]:
+    """Protocol classes for ``uvicorn.Config(http=..., ws=...)`` bound to ``registry``."""
+
+    class ChaosH11Protocol(H11Protocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            wrapped = FreezableTransport(transport, registry, self)
+            registry.add(self)
+            super().connection_made(wrapped)  # type: ignore[arg-type]
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            registry.discard(self)
+            if isinstance(self.transport, FreezableTransport):
+                self.transport.connection_lost()
+            super().connection_lost(exc)
+
+        def handle_websocket_upgrade(self, event: Any) -> None:
+            registry.discard(self)  # the WebSocket protocol takes this connection over
+            super().handle_websocket_upgrade(event)
+
+    class ChaosWebSocketProtocol(WebSocketsSansIOProtocol):
+        def connection_made(self, transport: Any) -> None:
+            if isinstance(transport, FreezableTransport):
+                transport.owner = self
+            else:
+                transport = FreezableTransport(transport, registry, self)
+            registry.add(self)
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            registry.discard(self)
+            if isinstance(self.transport, FreezableTransport):
+                self.transport.connection_lost()
+            super().connection_lost(exc)
+
+        def handle_connect(self, event: Any) -> None:
+            super().handle_connect(event)
+            scope = getattr(self, "scope", None)
+            if scope is not None:
+                # Lets the app abort its own connection (slow-consumer eviction).
+                scope["extensions"]["rtlab.transport"] = {"transport": self.transport}
+
+        def send_keepalive_ping(self) -> None:
+            if isinstance(self.transport, FreezableTransport) and self.transport.frozen:
+                self.schedule_ping()  # a frozen link neither pings nor times out
+                return
+            super().send_keepalive_ping()
+
+        async def send(self, message: Any) -> None:
+            transport = self.transport
+            if isinstance(transport, FreezableTransport) and transport.frozen:
+                await transport.thawed.wait()  # hold app writes until thaw
+            await super().send(message)
+
+    return ChaosH11Protocol, ChaosWebSocketProtocol

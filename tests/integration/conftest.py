@@ -1,0 +1,45 @@
+"""Fixtures that run the real demo server process (``python -m servers``) for client tests.
+
+- ``lab_server``: a fresh server for one test, stopped afterwards. Break it freely
+  (kill, freeze, chaos). It is a :class:`rtlab.lab.ServerProcess`: ``.url``,
+  ``.ws_url("/ws/echo")``, ``.chaos.drop()``, ``.kill()``, ``.restart()``, ...
+- ``launch_server``: a factory for servers with options, e.g.
+  ``launch_server(token_ttl=1, max_frame=1024)``; each one is stopped afterwards.
+- ``shared_server``: one server for the whole session, for tests that do not break it.
+  Tests that use chaos on it must undo it (``shared_server.chaos.reset()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from rtlab.lab import ServerProcess
+
+
+@pytest.fixture
+def launch_server() -> Iterator[Callable[..., ServerProcess]]:
+    started: list[ServerProcess] = []
+
+    def launch(**options: Any) -> ServerProcess:
+        server = ServerProcess.launch(**options)
+        started.append(server)
+        return server
+
+    yield launch
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def lab_server(launch_server: Callable[..., ServerProcess]) -> ServerProcess:
+    return launch_server()
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[ServerProcess]:
+    server = ServerProcess.launch()
+    yield server
+    server.stop()

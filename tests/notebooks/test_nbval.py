@@ -1,0 +1,126 @@
+"""Every notebook runs top to bottom under nbval, each within 20 s, the course within 120 s.
+
+Equivalent to ``pytest --nbval-lax --nbval-current-env notebooks/`` (see DESIGN.md), one
+notebook per subprocess so a failure names its notebook and each one is timed. The
+measured time is the whole subprocess: pytest start, kernel start and every cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+SANITIZE = HERE / "sanitize.cfg"
+REAPER = HERE.parent / "reaper.py"
+ARTIFACTS = REPO / "test-artifacts" / "notebooks"
+PER_NOTEBOOK_S = 20.0
+COURSE_S = 120.0
+HARD_TIMEOUT_S = 90.0  # kill a hung run well before pytest-timeout (120 s)
+
+MAX_REPORT_CHARS = 12_000
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+_durations: dict[str, float] = {}
+
+
+def run_nbval(notebook: Path) -> tuple[int, str, float]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    cmd = [
+        sys.executable, str(REAPER),  # reports what the notebook left running
+        sys.executable, "-m", "pytest",
+        "-p", "no:cacheprovider",
+        "-p", "nbval_plugin",
+        "--nbval-lax",
+        "--nbval-current-env",
+        f"--nbval-sanitize-with={SANITIZE}",
+        f"--nbval-cell-timeout={PER_NOTEBOOK_S:g}",
+        "-q", "-rfE", "--color=no", "--no-header",
+        str(notebook),
+    ]  # fmt: skip
+    start = time.monotonic()
+    # Its own process group, so a hung run can be interrupted as a whole.
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=HARD_TIMEOUT_S)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        _stop_group(proc)
+        output, _ = proc.communicate()
+        output = f"nbval did not finish in {HARD_TIMEOUT_S:g} s\n{output}"
+        rc = -1
+    seconds = time.monotonic() - start
+    if "rtlab-reaper: left running" in output:
+        output += (
+            "\nthe notebook left processes running after its kernel died (nbval SIGKILLs "
+            "the kernel: what a notebook starts must die with it, e.g. PR_SET_PDEATHSIG)"
+        )
+    return rc, ANSI.sub("", output)[-MAX_REPORT_CHARS:], seconds
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """Interrupt the run (pytest tears nbval's kernel down), then kill what is left."""
+    for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _save_timings() -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "nbval-timings.json").write_text(
+        json.dumps(_durations, indent=2, sort_keys=True) + "\n", "utf-8"
+    )
+
+
+def test_notebook_runs_under_nbval(any_notebook, require_notebook):
+    notebook = require_notebook(any_notebook)
+    rc, output, seconds = run_nbval(notebook)
+    _durations[_key(notebook)] = round(seconds, 2)
+    _save_timings()
+    print(f"{notebook.name}: {seconds:.1f} s under nbval")
+    assert rc == 0, f"nbval failed on {notebook} (exit {rc}, {seconds:.1f} s):\n{output}"
+    assert seconds <= PER_NOTEBOOK_S, (
+        f"{notebook.name} took {seconds:.1f} s under nbval (limit {PER_NOTEBOOK_S:g} s)"
+    )
+
+
+def _key(notebook: Path) -> str:
+    return f"{notebook.parent.name}/{notebook.name}"
+
+
+def test_course_runs_within_budget(all_notebooks, require_notebook):
+    """Runs after the per-notebook tests (file order); sums what they measured."""
+    require_notebook(all_notebooks[0] if all_notebooks else None)
+    missing = [_key(p) for p in all_notebooks if _key(p) not in _durations]
+    if missing:
+        pytest.skip(f"not all notebooks ran in this session (missing {', '.join(missing)})")
+    total = sum(_durations.values())
+    print(f"course: {total:.1f} s under nbval ({len(_durations)} notebooks)")
+    assert total <= COURSE_S, f"the course took {total:.1f} s under nbval (limit {COURSE_S:g} s)"
