@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from benchmarks import ws_echo
+from benchmarks import startup, ws_echo
 from rtlab import lab
 
 
@@ -22,6 +22,16 @@ def main() -> int:
                 f"{echo['ReconnectingWebSocket median (us)']:.0f} us (ReconnectingWebSocket)",
                 f"{echo['ratio']:.3f} (target <= {ws_echo.TARGET})",
                 ok,
+            )
+        )
+        boot = startup.measure()
+        rows.append(
+            (
+                "server ready after process start",
+                f"{boot['bare python (s)']:.3f} s (python -c pass)",
+                f"{boot['server ready (s)']:.3f} s (python -m servers)",
+                f"{boot['ratio']:.1f}x bare python; target <= {startup.TARGET_S} s",
+                boot["server ready (s)"] <= startup.TARGET_S,
             )
         )
     finally:

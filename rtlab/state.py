@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ConnectionState(StrEnum):
@@ -73,9 +73,12 @@ ERROR = "error"  # something went wrong; ``detail`` says what
 NOTE = "note"  # anything else worth showing (queue flushed, heartbeat missed, ...)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One timestamped entry of a timeline. ``t`` is seconds on the client's clock."""
+class Event(NamedTuple):
+    """One timestamped entry of a timeline. ``t`` is seconds on the client's clock.
+
+    A named tuple rather than a frozen dataclass: just as immutable, and about
+    three times cheaper to create, which matters at thousands of frames a second.
+    """
 
     t: float
     kind: str

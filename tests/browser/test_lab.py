@@ -74,7 +74,7 @@ def _free_port() -> int:
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -180,7 +180,7 @@ def _stop_server(server: Lab) -> None:
     if proc.poll() is None:
         try:  # the polite way: the server shuts its kernels down first
             req = urllib.request.Request(server.url("/api/shutdown"), method="POST")
-            urllib.request.urlopen(req, timeout=5).close()  # noqa: S310 (loopback)
+            urllib.request.urlopen(req, timeout=5).close()
         except OSError:
             pass
         try:
