@@ -13,7 +13,7 @@ export IPYTHONDIR := $(HERE)/.jupyter/ipython
 export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test unit integration notebooks browser bench serve student lint clean
+.PHONY: lab test unit integration notebooks browser bench serve lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

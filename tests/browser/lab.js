@@ -1,4 +1,4 @@
-// Helpers installed into the JupyterLab page as window.__rtlab (see test_lab.py).
+// Helpers installed into the JupyterLab page as window.__rtlab (see test_browser_lab.py).
 // They drive one notebook at a time through the JupyterLab application object
 // (window.jupyterapp, exposed with --LabApp.expose_app_in_browser=True).
 (() => {
