@@ -1,47 +1,43 @@
-"""``python -m benchmarks`` (``make bench``): print every benchmark as a ratio with its target."""
+"""``python -m benchmarks`` (``make bench``): every benchmark as a ratio against its baseline.
+
+Each module in ``MODULES`` has ``run(server) -> list[Row]``; all share one demo
+server process. ``python -m benchmarks ws_echo startup`` runs a subset.
+The exit code is 1 when a target is missed.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import sys
 
-from benchmarks import startup, ws_echo
+from benchmarks.report import Row, table
 from rtlab import lab
 
+MODULES = [
+    "ws_echo",
+    "startup",
+    "widget_feed",
+]
 
-def main() -> int:
+
+def main(names: list[str]) -> int:
+    chosen = names or MODULES
+    unknown = sorted(set(chosen) - set(MODULES))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(MODULES)}")
+        return 2
     server = lab.start()
-    rows: list[tuple[str, str, str, str, bool]] = []
+    rows: list[Row] = []
     try:
-        echo = asyncio.run(ws_echo.measure(server.ws_url("/ws/echo")))
-        ok = echo["ratio"] <= ws_echo.TARGET
-        rows.append(
-            (
-                "WebSocket echo round trip",
-                f"{echo['raw websockets median (us)']:.0f} us (raw websockets)",
-                f"{echo['ReconnectingWebSocket median (us)']:.0f} us (ReconnectingWebSocket)",
-                f"{echo['ratio']:.3f} (target <= {ws_echo.TARGET})",
-                ok,
-            )
-        )
-        boot = startup.measure()
-        rows.append(
-            (
-                "server ready after process start",
-                f"{boot['bare python (s)']:.3f} s (python -c pass)",
-                f"{boot['server ready (s)']:.3f} s (python -m servers)",
-                f"{boot['ratio']:.1f}x bare python; target <= {startup.TARGET_S} s",
-                boot["server ready (s)"] <= startup.TARGET_S,
-            )
-        )
+        for name in chosen:
+            module = importlib.import_module(f"benchmarks.{name}")
+            rows.extend(module.run(server))
+            print(f"  ... {name} done", file=sys.stderr)
     finally:
         lab.stop_all()
-    print("| benchmark | baseline | rtlab | ratio | met |")
-    print("|---|---|---|---|---|")
-    for name, base, ours, ratio, ok in rows:
-        print(f"| {name} | {base} | {ours} | {ratio} | {'yes' if ok else 'NO'} |")
-    return 0 if all(r[4] for r in rows) else 1
+    print(table(rows))
+    return 0 if all(r.met for r in rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

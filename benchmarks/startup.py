@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from benchmarks.report import Row
 from rtlab.lab import ServerProcess
 
 TARGET_S = 1.0
@@ -35,3 +36,16 @@ def measure(runs: int = 5) -> dict[str, float]:
     bare = statistics.median(_bare_start() for _ in range(runs))
     ready = statistics.median(_server_start() for _ in range(runs))
     return {"bare python (s)": bare, "server ready (s)": ready, "ratio": ready / bare}
+
+
+def run(server: object) -> list[Row]:
+    boot = measure()
+    return [
+        Row(
+            "server ready after process start (median of 5)",
+            f"{boot['bare python (s)']:.3f} s python -c pass",
+            f"{boot['server ready (s)']:.3f} s python -m servers",
+            f"{boot['ratio']:.1f}x bare python (target <= {TARGET_S} s)",
+            boot["server ready (s)"] <= TARGET_S,
+        )
+    ]

@@ -8,12 +8,14 @@ ratio of medians is the result (target: <= 1.10).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import time
 
 from websockets.asyncio.client import connect
 
+from benchmarks.report import Row
 from rtlab.ws import ReconnectingWebSocket
 
 TARGET = 1.10
@@ -56,3 +58,16 @@ async def measure(url: str, rounds: int = 6, per_round: int = 500) -> dict[str, 
         "ReconnectingWebSocket median (us)": ours_median * 1e6,
         "ratio": ours_median / raw_median,
     }
+
+
+def run(server) -> list[Row]:
+    echo = asyncio.run(measure(server.ws_url("/ws/echo")))
+    return [
+        Row(
+            "WebSocket echo round trip (median)",
+            f"{echo['raw websockets median (us)']:.0f} us raw websockets",
+            f"{echo['ReconnectingWebSocket median (us)']:.0f} us ReconnectingWebSocket",
+            f"{echo['ratio']:.3f} (target <= {TARGET})",
+            echo["ratio"] <= TARGET,
+        )
+    ]
