@@ -17,7 +17,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from servers import envelope
+from servers import auth, envelope
 
 QUEUE_LIMIT = 1024
 MAX_ROOM_LENGTH = 64
@@ -31,6 +31,7 @@ class Peer:
         self.ws = ws
         self.outbox: asyncio.Queue[str] = asyncio.Queue(limit)
         self.gone = asyncio.Event()
+        self.user: str | None = None
 
     def send_nowait(self, message: dict[str, Any] | str) -> bool:
         """Queue without waiting (broadcasts); on overflow drop this peer and return False."""
@@ -113,9 +114,25 @@ async def echo(ws: WebSocket) -> None:
     await _serve(ws, handle)
 
 
+def _user(ws: WebSocket, peer: Peer) -> str | None:
+    """The signed-in user named by an ``Authorization: Bearer`` handshake header, if any.
+
+    No header: anonymous (``None``). A bad or expired token: an ``error`` envelope that
+    says why, and anonymous — so a client that reconnects with a stale token can see it.
+    """
+    header = ws.headers.get("authorization")
+    if header is None:
+        return None
+    try:
+        return auth.bearer_claims(header)["username"]
+    except auth.AuthError as exc:
+        peer.send_nowait(envelope.error(f"token refused: {exc}"))
+        return None
+
+
 class ChatHub:
     """Rooms of peers. A ``message`` reaches every member of the room, the sender included
-    (the echo doubles as a delivery receipt)."""
+    (the echo doubles as a delivery receipt). ``joined`` names the signed-in user."""
 
     def __init__(self) -> None:
         self.rooms: dict[str, set[Peer]] = {}
@@ -145,8 +162,9 @@ class ChatHub:
             if len(room) > MAX_ROOM_LENGTH:
                 peer.send_nowait(envelope.error(f"room name longer than {MAX_ROOM_LENGTH}"))
                 room = "general"
+            peer.user = _user(ws, peer)
             self.join(peer, room)
-            peer.send_nowait(self._joined(room))
+            peer.send_nowait(self._joined(room, peer=peer))
             try:
                 async for env in peer.frames():
                     room = self._on_frame(peer, room, env)
@@ -155,8 +173,9 @@ class ChatHub:
 
         await _serve(ws, handle)
 
-    def _joined(self, room: str, id: str | None = None) -> dict[str, Any]:
-        return envelope.make("joined", {"room": room, "members": len(self.rooms[room])}, id)
+    def _joined(self, room: str, id: str | None = None, *, peer: Peer) -> dict[str, Any]:
+        payload = {"room": room, "members": len(self.rooms[room]), "user": peer.user}
+        return envelope.make("joined", payload, id)
 
     def _on_frame(self, peer: Peer, room: str, env: dict[str, Any]) -> str:
         kind, msg_id = env["type"], env.get("id")
@@ -170,7 +189,7 @@ class ChatHub:
                 peer.send_nowait(envelope.error("join needs payload.room (1-64 chars)", msg_id))
             else:
                 self.join(peer, new, old=room)
-                peer.send_nowait(self._joined(new, msg_id))
+                peer.send_nowait(self._joined(new, msg_id, peer=peer))
                 return new
         else:
             peer.send_nowait(envelope.error(f"unknown type {kind!r} (message, join, ping)", msg_id))
