@@ -70,8 +70,8 @@ async def test_chat_broadcasts_within_a_room_only(shared_server) -> None:
         connect(url("/ws/chat?room=t-red")) as a2,
         connect(url("/ws/chat?room=t-blue")) as b,
     ):
-        assert (await recv_json(a1))["payload"] == {"room": "t-red", "members": 1}
-        assert (await recv_json(a2))["payload"] == {"room": "t-red", "members": 2}
+        assert (await recv_json(a1))["payload"] == {"room": "t-red", "members": 1, "user": None}
+        assert (await recv_json(a2))["payload"] == {"room": "t-red", "members": 2, "user": None}
         assert (await recv_json(b))["payload"]["room"] == "t-blue"
         await a1.send(json.dumps({"type": "message", "payload": {"text": "hi"}, "id": "m1"}))
         for ws in (a1, a2):  # the sender gets its own message too
