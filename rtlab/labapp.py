@@ -63,6 +63,8 @@ def isolation_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     config_dir = Path(env["JUPYTER_CONFIG_DIR"])
     env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(config_dir / "lab" / "user-settings"))
     env.setdefault("JUPYTERLAB_WORKSPACES_DIR", str(config_dir / "lab" / "workspaces"))
+    # JupyterLab asks npm for its version at start; npm then logs into ~/.npm/_logs.
+    env.setdefault("NPM_CONFIG_CACHE", str(JUPYTER_HOME / "npm"))
     # jupyter_core >= 5: use platformdirs (and stop warning about the coming switch).
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     # Python 3.11 + debugpy print "frozen modules" warnings on every kernel start.

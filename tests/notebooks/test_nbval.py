@@ -33,9 +33,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _durations: dict[str, float] = {}
 
 
-def run_nbval(notebook: Path) -> tuple[int, str, float]:
+def run_nbval(notebook: Path, home: Path | None = None) -> tuple[int, str, float]:
+    """Run nbval on one notebook; with ``home``, as if that empty dir were ``$HOME``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    if home is not None:
+        env["HOME"] = str(home)
     cmd = [
         sys.executable, str(REAPER),  # reports what the notebook left running
         sys.executable, "-m", "pytest",
@@ -99,13 +102,17 @@ def _save_timings() -> None:
     )
 
 
-def test_notebook_runs_under_nbval(any_notebook, require_notebook):
+def test_notebook_runs_under_nbval(any_notebook, require_notebook, tmp_path):
     notebook = require_notebook(any_notebook)
-    rc, output, seconds = run_nbval(notebook)
+    home = tmp_path / "home"
+    home.mkdir()
+    rc, output, seconds = run_nbval(notebook, home=home)
     _durations[_key(notebook)] = round(seconds, 2)
     _save_timings()
     print(f"{notebook.name}: {seconds:.1f} s under nbval")
     assert rc == 0, f"nbval failed on {notebook} (exit {rc}, {seconds:.1f} s):\n{output}"
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert not written, f"{notebook.name} wrote into $HOME: {written}"
     assert seconds <= PER_NOTEBOOK_S, (
         f"{notebook.name} took {seconds:.1f} s under nbval (limit {PER_NOTEBOOK_S:g} s)"
     )
