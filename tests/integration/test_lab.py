@@ -92,16 +92,21 @@ async def test_stop_is_bounded_with_open_connections(lab_server) -> None:
 
 
 def test_start_reuses_the_running_server_unless_options_differ() -> None:
-    first = lab.start()
+    started: list[lab.ServerProcess] = []
     try:
+        first = lab.start()
+        started.append(first)
         assert lab.start() is first and first.alive
         first.kill()
         again = lab.start()  # a dead shared server comes back on its port
         assert again is first and again.alive
         other = lab.start(token_ttl=5)
+        started.append(other)
         assert other is not first and not first.alive and other.alive
     finally:
-        lab.stop_all()
+        # Only what this test started: stop_all() would also stop the session's shared_server.
+        for server in started:
+            server.stop()
 
 
 def run_parent(code: str) -> tuple[subprocess.Popen[str], int]:
