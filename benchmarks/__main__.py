@@ -15,8 +15,12 @@ from rtlab import lab
 
 MODULES = [
     "ws_echo",
+    "socketio_ack",
     "startup",
     "widget_feed",
+    "sse",
+    "graphql_cache",
+    "graphql_client",
 ]
 
 

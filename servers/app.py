@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from servers import auth, chaos, websocket
+from servers import auth, chaos, graphql, socketio, sse, websocket
 from servers.transport import Registry
 
 DEFAULT_MAX_FRAME = 64 * 1024
@@ -49,6 +49,8 @@ def routes(settings: Settings, state: chaos.ChaosState) -> list[BaseRoute]:
     out: list[BaseRoute] = [Route("/", index)]
     out += auth.routes(auth.TokenService(settings.token_ttl))
     out += websocket.routes()
+    out += sse.routes(state.registry)
+    out += graphql.routes()
     if settings.lab_mode:
         out += chaos.routes(state)
     return out
@@ -63,4 +65,5 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app = Starlette(routes=routes(settings, state))
     app.state.settings = settings
     app.state.chaos = state
-    return chaos.ChaosMiddleware(app, state)
+    # Socket.IO in front of Starlette (it must see the full /socket.io/ path); chaos outermost.
+    return chaos.ChaosMiddleware(socketio.wrap(app), state)

@@ -8,22 +8,30 @@ on the kernel's asyncio loop only) and bounded history.
 from . import svg
 from .backoff_view import BackoffTimeline
 from .base import TextFallback, TimelineHTML, timeline_of
+from .cache_view import CacheView
 from .chaos_panel import ChaosPanel
+from .cursors import Cursors
 from .framelog import FrameLog
 from .messages import MessageList, short
 from .pill import StatusPill
+from .query_view import QueryView
 from .svg import attempts_chart, bin_counts, histogram, lanes, state_diagram
 from .throttle import Throttle, ThrottledRedraw
+from .transport_pill import TransportPill
 
 __all__ = [
     "BackoffTimeline",
+    "CacheView",
     "ChaosPanel",
+    "Cursors",
     "FrameLog",
     "MessageList",
+    "QueryView",
     "StatusPill",
     "TextFallback",
     "Throttle",
     "ThrottledRedraw",
+    "TransportPill",
     "TimelineHTML",
     "attempts_chart",
     "bin_counts",

@@ -1,0 +1,159 @@
+"""The chapter's ``graphql_operations.dart`` (section 21.1), ported with its mistakes kept.
+
+The documents are the chapter's own text. What goes wrong when they run:
+
+1. **Pagination that repeats page one.** ``fetchMore`` sends ``{'limit': 10, 'offset': 10}``
+   with ``GetUser``, which declares only ``$userId`` and hard-codes ``posts(limit: 10)``.
+   A GraphQL server ignores variables an operation does not declare, so "page 2" is page
+   1 again, and ``updateQuery`` appends it: ten posts, each shown twice
+   (:meth:`ChapterUserProfile.load_more`).
+2. **An ``update`` that never updates.** ``cache.readQuery`` is called with ``GetUser``
+   but no variables; ``$userId`` is required, so nothing can be read, the callback
+   returns early, and the new post never reaches the list (:func:`chapter_update`).
+3. **An optimistic result that cannot be normalized.** No ``__typename`` anywhere, and
+   the author is ``{'id': 'current-user-id', 'name': 'Current User'}``: an entity that
+   does not exist (:func:`chapter_optimistic_result`).
+4. **Errors hide data.** The builder checks ``hasException`` before looking at data, so
+   with ``ErrorPolicy.all`` (the config's default) partial data that came with an error
+   is thrown away and only the error is shown (:func:`chapter_builder`).
+5. A poll interval of five minutes on a ``cacheFirst`` query: polls go to the network
+   anyway, and the first paint never does (fine, but the comment "Try cache, then
+   network" describes a different policy: cache-first never asks the network when the
+   cache can answer).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rtlab.graphql.client import GraphQLClient, ObservableQuery, QueryResult
+from rtlab.graphql.documents import CacheError, add_typename, parse_document
+
+FETCH_USER_QUERY = r'''
+    query GetUser($userId: ID!) {
+      user(id: $userId) {
+        id
+        name
+        email
+        avatar
+        posts(limit: 10) {
+          id
+          title
+          content
+          createdAt
+        }
+      }
+    }
+  '''
+
+CREATE_POST_MUTATION = r'''
+    mutation CreatePost($input: CreatePostInput!) {
+      createPost(input: $input) {
+        id
+        title
+        content
+        createdAt
+        author {
+          id
+          name
+        }
+      }
+    }
+  '''
+
+FETCH_MORE_VARIABLES = {"limit": 10, "offset": 10}
+
+
+def update_query(existing: Mapping[str, Any] | None,
+                 fresh: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The chapter's ``updateQuery``: append the fresh posts to the existing ones, as they are."""
+    posts = [*((existing or {}).get("user") or {}).get("posts", []),
+             *((fresh or {}).get("user") or {}).get("posts", [])]
+    return {"user": {**(existing or {}).get("user", {}), "posts": posts}}
+
+
+def chapter_optimistic_result(title: str, content: str,
+                              now: float | None = None) -> dict[str, Any]:
+    """``optimisticResult`` as written: no ``__typename``, a made-up author."""
+    now = time.time() if now is None else now
+    return {
+        "createPost": {
+            "id": f"temp-{int(now * 1000)}",
+            "title": title,
+            "content": content,
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
+            "author": {"id": "current-user-id", "name": "Current User"},
+        }
+    }
+
+
+class UpdateLog(list):
+    """What :func:`chapter_update` did, one line per call (the Dart code says nothing)."""
+
+
+def chapter_update(log: UpdateLog | None = None):
+    """The chapter's ``update`` callback: ``readQuery`` of ``GetUser`` with no variables.
+
+    graphql_flutter answers such a read with ``null``; rtlab's cache refuses it with an
+    error naming ``$userId``. Either way the callback returns before writing anything.
+    """
+
+    def update(cache: Any, result: QueryResult) -> None:
+        if result.data is None:
+            return
+        try:
+            existing = cache.read_query(FETCH_USER_QUERY)  # no variables: $userId is missing
+        except CacheError as exc:
+            existing = None  # what graphql_flutter's readQuery returns here
+            if log is not None:
+                log.append(f"readQuery gave nothing ({exc})")
+        if existing is None:
+            return
+        new_posts = [result.data["createPost"], *existing["user"]["posts"]]
+        cache.write_query(FETCH_USER_QUERY, None,
+                          {"user": {**existing["user"], "posts": new_posts}})
+        if log is not None:
+            log.append("post added to the list")
+
+    return update
+
+
+def chapter_builder(result: QueryResult) -> str:
+    """``UserProfileQuery``'s builder: what the screen shows for a result, in its order."""
+    if result.loading and result.data is None:
+        return "CircularProgressIndicator"
+    if result.errors or result.network_error is not None:
+        return f"ErrorWidget: {result.error}"
+    user = (result.data or {}).get("user")
+    if user is None:
+        return "User not found"
+    return f"UserProfileView: {user.get('name')} ({len(user.get('posts') or [])} posts)"
+
+
+class ChapterUserProfile:
+    """``UserProfileQuery`` for one user: cache-first, and the chapter's ``fetchMore``."""
+
+    def __init__(self, client: GraphQLClient, user_id: str) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.query: ObservableQuery = client.watch_query(
+            FETCH_USER_QUERY, {"userId": user_id}, fetch_policy="cache-first"
+        )
+
+    async def load_more(self) -> list[str]:
+        """``fetchMore(variables: {'limit': 10, 'offset': 10}, updateQuery: ...)``, as
+        graphql_flutter runs it: the extra variables merged in and sent, unchecked.
+        Returns the post ids the list then shows."""
+        await self.query.settled()
+        variables = {"userId": self.user_id, **FETCH_MORE_VARIABLES}
+        doc = add_typename(parse_document(FETCH_USER_QUERY))
+        fresh = await self.client._send(doc, "GetUser", variables)  # no declaration check
+        merged = update_query(self.query.result.data, fresh.data)
+        self.client.cache.write_query(doc, {"userId": self.user_id}, merged)
+        await self.query.settled()
+        return [p["id"] for p in (self.query.result.data or {})["user"]["posts"]]
+
+    async def close(self) -> None:
+        await self.query.close()

@@ -1,0 +1,65 @@
+"""rtlab's GraphQL client: a normalized cache, fetch and error policies, a persistent store.
+
+The cores here are pure (no I/O, no clock): :class:`NormalizedCache`
+(:mod:`rtlab.graphql.cache`), the policy tables (:mod:`rtlab.graphql.policies`)
+and the SQLite store (:mod:`rtlab.graphql.store`).
+"""
+
+from rtlab.graphql.cache import NormalizedCache, ReadResult, Watch, WriteReport
+from rtlab.graphql.documents import (
+    CacheError,
+    DocumentError,
+    VariableError,
+    add_typename,
+    parse_document,
+)
+from rtlab.graphql.keys import DELETE, MISSING, ROOT_MUTATION, ROOT_QUERY, Ref
+from rtlab.graphql.normalize import WriteError
+from rtlab.graphql.pagination import append, offset_limit
+from rtlab.graphql.plan import FieldPolicy
+from rtlab.graphql.policies import (
+    CacheStatus,
+    Decision,
+    ErrorPolicy,
+    FetchPolicy,
+    GraphQLErrors,
+    apply_error_policy,
+    decide,
+    decide_mutation,
+    status_of,
+)
+from rtlab.graphql.store import SqliteStore, StoreVersionError, load, save
+
+__all__ = [
+    "DELETE",
+    "MISSING",
+    "ROOT_MUTATION",
+    "ROOT_QUERY",
+    "CacheError",
+    "CacheStatus",
+    "Decision",
+    "DocumentError",
+    "ErrorPolicy",
+    "FetchPolicy",
+    "FieldPolicy",
+    "GraphQLErrors",
+    "NormalizedCache",
+    "ReadResult",
+    "Ref",
+    "SqliteStore",
+    "StoreVersionError",
+    "VariableError",
+    "Watch",
+    "WriteError",
+    "WriteReport",
+    "add_typename",
+    "append",
+    "apply_error_policy",
+    "decide",
+    "decide_mutation",
+    "load",
+    "offset_limit",
+    "parse_document",
+    "save",
+    "status_of",
+]

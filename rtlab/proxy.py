@@ -1,0 +1,155 @@
+"""Put a corporate-style proxy between a notebook and the demo server.
+
+    from rtlab import lab, proxy
+    server = lab.start()
+    blocking = proxy.start(server)       # refuses WebSocket upgrades, passes the rest
+    blocking.ws_url("/ws/echo")          # a raw WebSocket through it fails with HTTP 403
+    blocking.url                         # Socket.IO / SSE through it: polling and streams work
+    blocking.stats()                     # {"requests", "blocked_upgrades", "open", ...}
+
+The proxy is ``python -m servers.proxy`` in its own process, started like the demo
+server (ready line, ``--parent-pid``): it dies with the kernel, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from rtlab.lab import LabError
+
+READY_PREFIX = "rtlab proxy ready on "
+HOST = "127.0.0.1"
+
+
+class ProxyProcess:
+    """One ``python -m servers.proxy`` child process. Use :func:`start` or :meth:`launch`."""
+
+    def __init__(self, upstream: str, block_upgrade: bool, proc: subprocess.Popen[bytes],
+                 port: int, log_path: Path) -> None:
+        self.upstream = upstream
+        self.block_upgrade = block_upgrade
+        self.proc = proc
+        self.port = port
+        self.log_path = log_path
+
+    @classmethod
+    def launch(cls, upstream: str, *, block_upgrade: bool = True,
+               timeout: float = 10.0) -> ProxyProcess:
+        log_path = Path(tempfile.mkdtemp(prefix="rtlab-proxy-")) / "proxy.log"
+        cmd = [sys.executable, "-m", "servers.proxy", "--upstream", upstream, "--port", "0",
+               "--host", HOST, "--parent-pid", str(os.getpid())]
+        if block_upgrade:
+            cmd.append("--block-upgrade")
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        line = _ready_line(proc, time.monotonic() + timeout, log_path)
+        port = int(line.rsplit(":", 1)[1].strip("/"))
+        threading.Thread(target=_drain, args=(proc,), daemon=True).start()
+        made = cls(upstream, block_upgrade, proc, port, log_path)
+        _launched.append(made)
+        return made
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def http_url(self, path: str = "/") -> str:
+        return f"{self.url}{path}"
+
+    def ws_url(self, path: str = "/ws/echo") -> str:
+        return f"ws://{HOST}:{self.port}{path}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stats(self) -> dict[str, Any]:
+        """What the proxy saw: requests, blocked upgrades (and their paths), open relays."""
+        try:
+            return httpx.get(self.http_url("/_proxy/stats"), timeout=2.0).json()
+        except httpx.HTTPError as exc:
+            raise LabError(f"no answer from the proxy at {self.url}: {exc!r}") from None
+
+    def stop(self, timeout: float = 3.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __repr__(self) -> str:
+        mode = "blocking upgrades" if self.block_upgrade else "passing upgrades"
+        return f"<ProxyProcess {self.url} -> {self.upstream} ({mode})>"
+
+
+def _ready_line(proc: subprocess.Popen[bytes], deadline: float, log_path: Path) -> str:
+    assert proc.stdout is not None
+    buf = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                proc.kill()
+                proc.wait()
+                raise LabError(f"proxy not ready in time; log: {log_path.read_text()[-2000:]}")
+            if sel.select(min(left, 0.1)):
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    proc.wait(timeout=2)
+                    raise LabError(f"proxy exited with code {proc.returncode}: "
+                                   f"{log_path.read_text()[-2000:]}")
+                buf += chunk
+    line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
+    if not line.startswith(READY_PREFIX):
+        proc.kill()
+        proc.wait()
+        raise LabError(f"unexpected first line from the proxy: {line!r}")
+    return line
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(Exception):
+        while proc.stdout is not None and proc.stdout.read(65536):
+            pass
+
+
+_launched: list[ProxyProcess] = []
+_shared: dict[tuple[str, bool], ProxyProcess] = {}
+
+
+def start(server: Any, *, block_upgrade: bool = True) -> ProxyProcess:
+    """A proxy in front of ``server`` (anything with ``.url``), reused when called again."""
+    key = (server.url, block_upgrade)
+    existing = _shared.get(key)
+    if existing is not None and existing.alive:
+        return existing
+    _shared[key] = ProxyProcess.launch(server.url, block_upgrade=block_upgrade)
+    return _shared[key]
+
+
+def stop_all() -> None:
+    """Stop every proxy this process started (also runs at interpreter exit)."""
+    for proxy in list(_launched):
+        with contextlib.suppress(Exception):
+            proxy.stop(timeout=2.0)
+    _launched.clear()
+    _shared.clear()
+
+
+atexit.register(stop_all)

@@ -1,0 +1,711 @@
+"""``SocketIOClient``: python-socketio's ``AsyncClient`` with what a real-time app needs.
+
+python-socketio speaks the protocol (Engine.IO 4, long-polling upgraded to WebSocket,
+namespaces multiplexed on one connection, acks). It reconnects by itself, but invisibly
+(no attempt events), with jitter of a fixed ±``randomization_factor`` *seconds* where the
+JavaScript client scales it with the delay; ``emit`` while disconnected raises; pending
+acks are forgotten when the link drops; and ``disconnect()`` on long-polling can wait for
+the open poll (tens of seconds). This shell drives reconnection itself and records every
+step on a :class:`~rtlab.state.Timeline`, in the vocabulary of :mod:`rtlab.ws`:
+
+* **Honest states.** ``connected`` once every namespace has accepted the connection;
+  the transport in use is part of the event (``detail="via polling"``) and
+  :attr:`SocketIOClient.transport`. Transports default to ``("polling", "websocket")``:
+  start on polling, then try to upgrade. A blocked upgrade leaves the client on polling;
+  a client that starts with ``websocket`` has no way back (see notebook 05).
+* **Reconnect** with any :mod:`rtlab.backoff` policy: ``backoff`` (planned delay) and
+  ``attempt`` (actual wait) events for each try, so ``BackoffTimeline`` draws them;
+  ``max_attempts`` gives up in ``error``. A token the server refuses (``UNAUTHENTICATED``)
+  ends in ``error`` at once unless ``auth`` is a callable that may bring a fresh one.
+* **Handlers survive.** :meth:`on` may be called before :meth:`connect`, and handlers
+  stay registered across reconnects (each attempt builds a fresh library client and
+  installs them). ``on("connect", fn)`` runs after every (re)connect, before buffered
+  messages are flushed: the place to re-join rooms, which the server forgot.
+* **Send buffer.** :meth:`emit` and :meth:`call` never lose a message silently: while
+  offline they wait in a buffer of at most ``queue_size`` (``"reject"`` raises
+  :class:`QueueFull`, ``"drop-oldest"`` drops with a ``note``), flushed in order on
+  reconnect. A plain ``emit`` written just before a link dies may be lost (at most once);
+  :meth:`call` waits for the server's ack and re-sends after a drop.
+* **Acks with a timeout and retries.** :meth:`call` waits ``ack_timeout`` seconds for
+  the ack once the message is on the wire, re-sends up to ``ack_retries`` times, then
+  raises :class:`AckTimeout`. A re-send can duplicate work the server already did: give
+  the payload an idempotency key (the demo server dedupes ``clientId``).
+* **Prompt close.** :meth:`disconnect` tells the server (``grace`` seconds at most), then
+  aborts: it returns promptly on long-polling too, and leaves no task or HTTP session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import inspect
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import socketio
+
+from rtlab.backoff import Exponential, Policy
+from rtlab.state import (
+    ATTEMPT,
+    BACKOFF,
+    ERROR,
+    FRAME_IN,
+    FRAME_OUT,
+    NOTE,
+    STATE,
+    ConnectionState,
+    Event,
+    StateMachine,
+    Timeline,
+)
+
+S = ConnectionState
+Overflow = Literal["reject", "drop-oldest"]
+AuthSource = dict[str, Any] | Callable[[], dict[str, Any] | Awaitable[dict[str, Any]]]
+TokenSource = str | Callable[[], str | Awaitable[str]]
+RESERVED = frozenset({"connect", "disconnect"})
+
+_DROPPED = object()  # an ack future's result when the link died before the ack came
+_in_hook: contextvars.ContextVar[bool] = contextvars.ContextVar("rtlab_sio_hook", default=False)
+
+
+def fresh_login(base_url: str, username: str, password: str = "password",
+                timeout: float = 5.0) -> Callable[[], Awaitable[str]]:
+    """A ``token`` source that logs in at ``/auth/login`` before every attempt.
+
+    The demo server signs with a per-process secret, so a restart refuses old tokens:
+    a client given this function comes back signed in.
+    """
+
+    async def token() -> str:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            answer = await http.post(f"{base_url.rstrip('/')}/auth/login",
+                                     json={"username": username, "password": password})
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+    return token
+
+
+def library_delays(attempts: int, delay: float = 1.0, delay_max: float = 5.0,
+                   randomization: float = 0.5, rng: random.Random | int | None = None
+                   ) -> list[float]:
+    """What python-socketio 5 waits before each reconnect attempt (its ``_handle_reconnect``).
+
+    Doubling from ``delay``, capped at ``delay_max``, then ``± randomization`` *seconds*:
+    a fixed ±0.5 s whatever the delay (and below 0.5 s, possibly no wait at all).
+    """
+    r = rng if isinstance(rng, random.Random) else random.Random(rng)
+    out = []
+    for n in range(attempts):
+        d = min(delay * 2**n, delay_max)
+        out.append(max(0.0, d + randomization * (2 * r.random() - 1)))
+    return out
+
+
+def js_client_delays(attempts: int, delay: float = 1.0, delay_max: float = 5.0,
+                     randomization: float = 0.5, rng: random.Random | int | None = None
+                     ) -> list[float]:
+    """What socket.io-client (and the Dart port the chapter uses) waits: its ``Backoff``.
+
+    ``delay * 2**n`` moved by up to ``randomization`` times itself, *then* capped at
+    ``delay_max``: once the uncapped delay passes the cap, most draws land exactly on
+    it, and a crowd retries in step again. (Millisecond rounding left out.)
+    """
+    r = rng if isinstance(rng, random.Random) else random.Random(rng)
+    out = []
+    for n in range(attempts):
+        d = delay * 2**n
+        draw = r.random()
+        deviation = draw * randomization * d
+        d = d - deviation if int(draw * 10) % 2 == 0 else d + deviation
+        out.append(min(d, delay_max))
+    return out
+
+
+class QueueFull(RuntimeError):
+    """The send buffer holds ``queue_size`` messages and the overflow policy is ``reject``."""
+
+
+class AckTimeout(TimeoutError):
+    """No ack after the first try and every retry."""
+
+
+class ConnectionFailed(ConnectionError):
+    """The client gave up (max attempts, or credentials refused)."""
+
+
+class ClientClosed(ConnectionError):
+    """The client was closed: it sends nothing more."""
+
+
+@dataclass(slots=True, eq=False)
+class _Outgoing:
+    seq: int
+    event: str
+    data: Any
+    namespace: str
+    wants_ack: bool
+    written: asyncio.Future[None] | None = None  # None = on the wire (or never waited for)
+    ack: asyncio.Future[Any] | None = None
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class SocketIOClient:
+    """A Socket.IO client that reconnects visibly, buffers, retries acks (see module docs).
+
+    ``url`` is the server's base URL (``http://host:port``; through a proxy, the
+    proxy's). ``namespaces`` defaults to ``/`` plus every namespace a handler was
+    registered for by the time :meth:`connect` runs. ``auth`` is the Socket.IO auth
+    payload (a dict, or a function returning one, called before every attempt);
+    ``token`` is a shortcut for ``auth={"token": token}`` and may be a function too
+    (e.g. ``rtlab.auth.TokenManager(...).token``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespaces: Iterable[str] | None = None,
+        auth: AuthSource | None = None,
+        token: TokenSource | None = None,
+        transports: Iterable[str] = ("polling", "websocket"),
+        policy: Policy | None = None,
+        max_attempts: int | None = None,
+        queue_size: int = 1000,
+        overflow: Overflow = "reject",
+        ack_timeout: float = 5.0,
+        ack_retries: int = 2,
+        open_timeout: float = 5.0,
+        grace: float = 0.5,
+        timeline: Timeline | None = None,
+        rng: random.Random | int | None = None,
+        name: str = "",
+        socketio_path: str = "socket.io",
+        **client_options: Any,
+    ) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        if overflow not in ("reject", "drop-oldest"):
+            raise ValueError(f"overflow must be 'reject' or 'drop-oldest', got {overflow!r}")
+        if auth is not None and token is not None:
+            raise ValueError("give auth or token, not both")
+        self.transports = tuple(transports)
+        if not self.transports or set(self.transports) - {"polling", "websocket"}:
+            raise ValueError(f"transports must be 'polling' and/or 'websocket', got {transports}")
+        self.url = url
+        self.name = name or url
+        self.namespaces = tuple(namespaces) if namespaces is not None else None
+        self.auth = auth
+        self.token = token
+        self.policy = policy if policy is not None else Exponential(base=0.5, cap=10, jitter="full")
+        self.max_attempts = max_attempts
+        self.queue_size = queue_size
+        self.overflow = overflow
+        self.ack_timeout = ack_timeout
+        self.ack_retries = ack_retries
+        self.open_timeout = open_timeout
+        self.grace = grace
+        self.socketio_path = socketio_path
+        self.client_options = {"handle_sigint": False, **client_options}
+        self.timeline = timeline if timeline is not None else Timeline()
+        self._machine = StateMachine(self.timeline)
+        self._rng = rng
+        self._handlers: dict[tuple[str, str], list[Callable[..., Any]]] = {}
+        self._outbox: deque[_Outgoing] = deque()
+        self._in_flight: dict[int, _Outgoing] = {}
+        self._seq = itertools.count(1)
+        self._sio: socketio.AsyncClient | None = None
+        self._live = False
+        self._sending = False
+        self._supervisor: asyncio.Task[None] | None = None
+        self._wake_sender = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._refused: Any = None
+        self.last_error: BaseException | None = None
+        self.connections = 0
+        self.transport: str | None = None
+        self.timeline.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == STATE:
+            self._state_changed.set()
+
+    # -- public API -----------------------------------------------------------------------
+    @property
+    def state(self) -> ConnectionState:
+        return self._machine.state
+
+    @property
+    def connected(self) -> bool:
+        return self._machine.state is S.CONNECTED
+
+    @property
+    def pending(self) -> int:
+        """Messages not yet known to be delivered: buffered plus calls awaiting their ack."""
+        return len(self._outbox) + len(self._in_flight)
+
+    @property
+    def sid(self) -> str | None:
+        sio = self._sio
+        return sio.sid if sio is not None and self._live else None
+
+    @property
+    def connected_namespaces(self) -> tuple[str, ...]:
+        """The namespaces sharing the current Engine.IO connection (empty when offline)."""
+        sio = self._sio
+        return tuple(sorted(sio.namespaces)) if sio is not None and self._live else ()
+
+    def on(
+        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str = "/"
+    ) -> Any:
+        """Call ``handler(*args)`` for every ``event`` on ``namespace`` (also as a decorator).
+
+        Kept across reconnects; may be registered before :meth:`connect`. ``connect``
+        handlers take no argument and run after each (re)connect; ``disconnect``
+        handlers get the reason. A handler's return value answers a server's ``call``.
+        """
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._handlers.setdefault((namespace, event), []).append(fn)
+            return fn
+
+        return register if handler is None else register(handler)
+
+    def off(self, event: str, handler: Callable[..., Any] | None = None, *,
+            namespace: str = "/") -> None:
+        """Remove one handler (or, without ``handler``, every handler) of ``event``."""
+        key = (namespace, event)
+        if handler is None:
+            self._handlers.pop(key, None)
+        elif handler in self._handlers.get(key, []):
+            self._handlers[key].remove(handler)
+
+    async def connect(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Start connecting (and reconnecting); with ``wait``, return once connected.
+
+        Raises :class:`ConnectionFailed` if the client gives up first, and
+        ``TimeoutError`` if ``timeout`` passes (the client keeps trying).
+        """
+        if self._closing.is_set():
+            raise ClientClosed(f"{self.name} is closed")
+        if self._supervisor is None:
+            self._supervisor = asyncio.get_running_loop().create_task(
+                self._supervise(), name=f"rtlab-socketio {self.name}"
+            )
+        if wait:
+            await self.wait_for(S.CONNECTED, timeout=timeout)
+
+    async def wait_for(self, state: ConnectionState | str, *, timeout: float | None = None) -> None:
+        """Wait until the client is in ``state``; fail fast if it gives up or closes."""
+        target = ConnectionState(state)
+
+        async def waiting() -> None:
+            while self.state is not target:
+                if self._supervisor is not None and self._supervisor.done():
+                    raise ConnectionFailed(
+                        f"{self.name} stopped in state {self.state}: {self.last_error!r}"
+                    )
+                self._state_changed.clear()
+                await self._state_changed.wait()
+
+        await asyncio.wait_for(waiting(), timeout)
+
+    async def emit(self, event: str, data: Any = None, *, namespace: str = "/") -> None:
+        """Send an event without waiting for an ack: now if connected, else buffered."""
+        item = self._new(event, data, namespace, wants_ack=False)
+        await self._submit(item)
+
+    async def call(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        namespace: str = "/",
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> Any:
+        """Send an event and return the server's ack (one value, a tuple, or None).
+
+        Waits in the buffer while offline. Once written, waits ``timeout`` (default
+        ``ack_timeout``) for the ack; re-sends up to ``retries`` (default
+        ``ack_retries``) times, then raises :class:`AckTimeout`. A link that dies
+        before the ack re-sends the message after the reconnect, without using a retry.
+        """
+        timeout = self.ack_timeout if timeout is None else timeout
+        retries = self.ack_retries if retries is None else retries
+        item = self._new(event, data, namespace, wants_ack=True)
+        tries = 0
+        await self._submit(item)
+        while True:
+            if item.written is not None:
+                await item.written
+            ack = item.ack
+            assert ack is not None
+            try:
+                result = await asyncio.wait_for(ack, timeout)
+            except TimeoutError:
+                self._in_flight.pop(item.seq, None)
+                tries += 1
+                if tries > retries:
+                    self.timeline.record(
+                        ERROR, data=self._frame(item),
+                        detail=f"no ack for '{event}' after {tries} tries of {timeout:g}s",
+                    )
+                    raise AckTimeout(
+                        f"no ack for '{event}' on {namespace} after {tries} tries "
+                        f"({timeout:g}s each)"
+                    ) from None
+                self.timeline.record(
+                    NOTE, data=self._frame(item),
+                    detail=f"no ack for '{event}' within {timeout:g}s: retry {tries}/{retries}",
+                )
+                await self._submit(item)
+                continue
+            if result is _DROPPED:
+                continue  # re-queued at the front by the supervisor; wait for the rewrite
+            return result
+
+    async def disconnect(self) -> None:
+        """Stop for good: no more reconnects; tell the server, then abort. Returns promptly."""
+        self._closing.set()
+        self._wake_sender.set()
+        self._lost.set()
+        task = self._supervisor
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        sio, self._sio, self._live, self.transport = self._sio, None, False, None
+        if sio is not None:
+            await self._teardown(sio, polite=True)
+        self._fail_pending(ClientClosed(f"{self.name} was closed"))
+        if self.state is not S.DISCONNECTED:
+            self._machine.to(S.DISCONNECTED, "closed by the client")
+
+    close = disconnect
+
+    async def __aenter__(self) -> SocketIOClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.disconnect()
+
+    # -- sending --------------------------------------------------------------------------
+    def _new(self, event: str, data: Any, namespace: str, wants_ack: bool) -> _Outgoing:
+        if self._closing.is_set():
+            raise ClientClosed(f"{self.name} is closed: '{event}' not sent")
+        if not isinstance(event, str) or event in RESERVED:
+            raise ValueError(f"cannot emit {event!r}: event names are strings, not {RESERVED}")
+        if self._supervisor is not None and namespace not in self._namespaces():
+            raise ValueError(f"namespace {namespace!r} is not one of {self._namespaces()}")
+        return _Outgoing(next(self._seq), event, data, namespace, wants_ack)
+
+    def _frame(self, item: _Outgoing) -> dict[str, Any]:
+        frame = {"event": item.event, "data": item.data}
+        if item.namespace != "/":
+            frame["namespace"] = item.namespace
+        return frame
+
+    async def _submit(self, item: _Outgoing) -> None:
+        """Write now if the link is up and nothing waits ahead; otherwise buffer."""
+        direct = self._live and not self._sending and (
+            _in_hook.get() or (self._machine.state is S.CONNECTED and not self._outbox)
+        )
+        if not direct:
+            self._enqueue(item)
+            return
+        self._sending = True
+        try:
+            item.written = None
+            await self._write(item)
+        except Exception:  # noqa: BLE001 - the link broke under us: keep the message
+            self._in_flight.pop(item.seq, None)
+            self._outbox.appendleft(item)
+            if item.wants_ack:
+                item.written = asyncio.get_running_loop().create_future()
+        finally:
+            self._sending = False
+            if self._outbox:
+                self._wake_sender.set()
+
+    def _enqueue(self, item: _Outgoing) -> None:
+        if self.pending >= self.queue_size:
+            if self.overflow == "reject" or not self._outbox:
+                raise QueueFull(
+                    f"{self.pending} messages already waiting (queue_size={self.queue_size}); "
+                    f"'{item.event}' not buffered"
+                )
+            dropped = self._outbox.popleft()
+            if dropped.written is not None and not dropped.written.done():
+                dropped.written.set_exception(QueueFull("dropped from a full send buffer"))
+            self.timeline.record(NOTE, data=self._frame(dropped),
+                                 detail="send buffer full: dropped oldest")
+        item.written = asyncio.get_running_loop().create_future() if item.wants_ack else None
+        self._outbox.append(item)
+        self._wake_sender.set()
+
+    async def _write(self, item: _Outgoing) -> None:
+        sio = self._sio
+        if sio is None:
+            raise ConnectionError("no link")
+        if item.wants_ack:
+            ack = asyncio.get_running_loop().create_future()
+            item.ack = ack
+            self._in_flight[item.seq] = item
+            callback = functools.partial(self._on_ack, item, ack)
+            await sio.emit(item.event, item.data, namespace=item.namespace, callback=callback)
+        else:
+            await sio.emit(item.event, item.data, namespace=item.namespace)
+        self.timeline.record(FRAME_OUT, data=self._frame(item))
+
+    def _on_ack(self, item: _Outgoing, ack: asyncio.Future[Any], *args: Any) -> None:
+        value = args[0] if len(args) == 1 else (args or None)
+        self._in_flight.pop(item.seq, None)
+        self.timeline.record(FRAME_IN, data={"ack": item.event, "data": value})
+        if not ack.done():
+            ack.set_result(value)
+
+    async def _sender(self) -> None:
+        while True:
+            while self._outbox and self._live and not self._sending:
+                item = self._outbox[0]
+                self._sending = True
+                try:
+                    await self._write(item)
+                except Exception:  # noqa: BLE001 - link broke: it stays at the head
+                    self._in_flight.pop(item.seq, None)
+                    return
+                finally:
+                    self._sending = False
+                self._outbox.popleft()
+                written, item.written = item.written, None
+                if written is not None and not written.done():
+                    written.set_result(None)
+            self._wake_sender.clear()
+            await self._wake_sender.wait()
+
+    def _requeue_in_flight(self) -> None:
+        """Calls still waiting for an ack go back to the front of the buffer, in order."""
+        if not self._in_flight:
+            return
+        items = list(self._in_flight.values())
+        self._in_flight.clear()
+        loop = asyncio.get_running_loop()
+        for item in items:
+            item.written = loop.create_future()
+            if item.ack is not None and not item.ack.done():
+                item.ack.set_result(_DROPPED)
+        self._outbox.extendleft(reversed(items))
+        self.timeline.record(NOTE, detail=f"{len(items)} unacknowledged call(s) re-queued")
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        items = list(self._in_flight.values()) + list(self._outbox)
+        self._in_flight.clear()
+        self._outbox.clear()
+        for item in items:
+            for fut in (item.written, item.ack):
+                if fut is not None and not fut.done():
+                    fut.set_exception(exc)
+        if items:
+            self.timeline.record(NOTE, detail=f"{len(items)} message(s) not sent: {exc}")
+
+    # -- receiving ------------------------------------------------------------------------
+    async def _dispatch(self, namespace: str, event: str, *args: Any) -> Any:
+        data = args[0] if len(args) == 1 else list(args)
+        frame = {"event": event, "data": data}
+        if namespace != "/":
+            frame["namespace"] = namespace
+        self.timeline.record(FRAME_IN, data=frame)
+        answer = None
+        for handler in list(self._handlers.get((namespace, event), ())):
+            try:
+                result = await _maybe_await(handler(*args))
+            except Exception as exc:  # noqa: BLE001 - a user handler must not kill the link
+                self.timeline.record(ERROR, detail=f"handler for '{event}' raised {exc!r}")
+            else:
+                if answer is None:
+                    answer = result
+        return answer
+
+    async def _on_disconnect(self, sio: socketio.AsyncClient, namespace: str,
+                             reason: Any = None) -> None:
+        if sio is self._sio and not self._lost.is_set():
+            self.last_error = ConnectionError(f"{namespace} disconnected: {reason}")
+            self._lost.set()
+
+    def _on_connect_error(self, namespace: str, data: Any = None, *rest: Any) -> None:
+        self.timeline.record(ERROR, data=data, detail=f"{namespace} refused: {data}")
+        if isinstance(data, dict):
+            extra = data.get("data")
+            code = data.get("code") or (extra.get("code") if isinstance(extra, dict) else None)
+            if code == "UNAUTHENTICATED":
+                self._refused = data.get("message", data)
+
+    # -- the connection loop --------------------------------------------------------------
+    def _namespaces(self) -> tuple[str, ...]:
+        if self.namespaces is not None:
+            return self.namespaces
+        found = {ns for ns, _event in self._handlers}
+        return tuple(["/"] + sorted(found - {"/"}))
+
+    async def _auth(self) -> dict[str, Any] | None:
+        if self.token is not None:
+            token = self.token() if callable(self.token) else self.token
+            return {"token": await _maybe_await(token)}
+        if callable(self.auth):
+            return await _maybe_await(self.auth())
+        return self.auth
+
+    def _build(self, namespaces: tuple[str, ...]) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False, **self.client_options)
+        for ns in namespaces:
+            sio.on("*", functools.partial(self._dispatch, ns), namespace=ns)
+            sio.on("disconnect", functools.partial(self._on_disconnect, sio, ns), namespace=ns)
+            sio.on("connect_error", functools.partial(self._on_connect_error, ns), namespace=ns)
+        return sio
+
+    async def _open(self) -> socketio.AsyncClient | None:
+        """One attempt. The client, connected on every namespace, or None (see last_error)."""
+        namespaces = self._namespaces()
+        sio = self._build(namespaces)
+        self._refused = None
+        try:
+            auth = await self._auth()
+            await asyncio.wait_for(
+                sio.connect(self.url, auth=auth, transports=list(self.transports),
+                            namespaces=list(namespaces), socketio_path=self.socketio_path,
+                            wait_timeout=self.open_timeout),
+                self.open_timeout + self.grace + 1.0,
+            )
+            return sio
+        except asyncio.CancelledError:
+            await self._teardown(sio, polite=False)
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is a reason to retry
+            self.last_error = exc
+            self.timeline.record(ERROR, detail=f"connect failed: {exc!r}")
+            await self._teardown(sio, polite=False)
+            return None
+
+    async def _teardown(self, sio: socketio.AsyncClient, polite: bool) -> None:
+        """End a library client without waiting on an open long-poll; close its session."""
+        eio = sio.eio
+        if polite and eio.state == "connected":
+            # Queue DISCONNECT/CLOSE and wait until they are written (the write loop ends
+            # then), not for the open long-poll to come back: that is what can take 30 s.
+            leaving = asyncio.ensure_future(sio.disconnect())
+            waits = [t for t in (leaving, eio.write_loop_task) if t is not None]
+            with contextlib.suppress(Exception):
+                await asyncio.wait(waits, timeout=self.grace, return_when=asyncio.FIRST_COMPLETED)
+            leaving.cancel()
+            with contextlib.suppress(BaseException):
+                await leaving
+        tasks = [t for t in (eio.read_loop_task, eio.write_loop_task) if t is not None]
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            if eio.state == "connected":
+                eio.state = "disconnecting"
+            await eio.disconnect(abort=True)
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        http = eio.http
+        if http is not None and not http.closed:
+            with contextlib.suppress(Exception):
+                await http.close()
+
+    async def _run_hooks(self, namespaces: tuple[str, ...]) -> None:
+        token = _in_hook.set(True)
+        try:
+            for ns in namespaces:
+                for hook in list(self._handlers.get((ns, "connect"), ())):
+                    try:
+                        await _maybe_await(hook())
+                    except Exception as exc:  # noqa: BLE001
+                        self.timeline.record(ERROR, detail=f"connect handler raised {exc!r}")
+        finally:
+            _in_hook.reset(token)
+
+    async def _supervise(self) -> None:
+        delays = self.policy.delays(self._rng)
+        attempt = 0
+        planned: float | None = None
+        scheduled_at = 0.0
+        while not self._closing.is_set():
+            self._machine.to(S.CONNECTING)
+            if attempt:
+                actual = time.monotonic() - scheduled_at
+                self.timeline.record(ATTEMPT, attempt=attempt, delay=planned, actual=actual)
+            sio = await self._open()
+            if sio is not None:
+                if await self._session(sio):
+                    attempt, delays = 0, self.policy.delays(self._rng)
+                if self._closing.is_set():
+                    return
+            elif self._refused is not None and not (callable(self.auth) or callable(self.token)):
+                self._machine.to(S.ERROR, f"credentials refused: {self._refused}")
+                self._fail_pending(ConnectionFailed(f"credentials refused: {self._refused}"))
+                return
+            attempt += 1
+            if self.max_attempts is not None and attempt > self.max_attempts:
+                self._machine.to(
+                    S.ERROR, f"gave up after {self.max_attempts} reconnect attempts: "
+                    f"{self.last_error!r}",
+                )
+                self._fail_pending(ConnectionFailed(f"{self.name} gave up"))
+                return
+            planned = next(delays)
+            self._machine.to(S.RECONNECTING, str(self.last_error or ""))
+            self.timeline.record(BACKOFF, attempt=attempt, delay=planned)
+            scheduled_at = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), planned)
+
+    async def _session(self, sio: socketio.AsyncClient) -> bool:
+        """Run one live link until it is lost; True if it got as far as ``connected``."""
+        namespaces = tuple(sio.namespaces)
+        self._lost.clear()
+        if not sio.connected:
+            self._lost.set()
+        self._sio = sio
+        self._live = True
+        self.transport = sio.transport()
+        self.connections += 1
+        sender: asyncio.Task[None] | None = None
+        try:
+            self._requeue_in_flight()
+            await self._run_hooks(namespaces)
+            if not self._lost.is_set():
+                self._machine.to(S.CONNECTED, f"via {self.transport}")
+                sender = asyncio.ensure_future(self._sender())
+                self._wake_sender.set()
+                await self._lost.wait()
+            return sender is not None
+        finally:
+            self._live = False
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(BaseException):
+                    await sender
+            if not self._closing.is_set():
+                self._sio, self.transport = None, None
+                self._requeue_in_flight()
+                self.timeline.record(NOTE, detail=f"link lost: {self.last_error}")
+                await self._teardown(sio, polite=False)
