@@ -6,6 +6,7 @@ and the SQLite store (:mod:`rtlab.graphql.store`).
 """
 
 from rtlab.graphql.cache import NormalizedCache, ReadResult, Watch, WriteReport
+from rtlab.graphql.client import GraphQLClient, ObservableQuery, QueryResult
 from rtlab.graphql.documents import (
     CacheError,
     DocumentError,
@@ -13,7 +14,20 @@ from rtlab.graphql.documents import (
     add_typename,
     parse_document,
 )
+from rtlab.graphql.http import HttpLink
 from rtlab.graphql.keys import DELETE, MISSING, ROOT_MUTATION, ROOT_QUERY, Ref
+from rtlab.graphql.links import (
+    AuthLink,
+    ErrorLink,
+    Link,
+    NetworkError,
+    Operation,
+    Response,
+    RetryLink,
+    chain,
+    is_subscription,
+    split,
+)
 from rtlab.graphql.normalize import WriteError
 from rtlab.graphql.pagination import append, offset_limit
 from rtlab.graphql.plan import FieldPolicy
@@ -29,8 +43,24 @@ from rtlab.graphql.policies import (
     status_of,
 )
 from rtlab.graphql.store import SqliteStore, StoreVersionError, load, save
+from rtlab.graphql.ws import WebSocketLink
 
 __all__ = [
+    "AuthLink",
+    "ErrorLink",
+    "GraphQLClient",
+    "HttpLink",
+    "Link",
+    "NetworkError",
+    "ObservableQuery",
+    "Operation",
+    "QueryResult",
+    "Response",
+    "RetryLink",
+    "WebSocketLink",
+    "chain",
+    "is_subscription",
+    "split",
     "DELETE",
     "MISSING",
     "ROOT_MUTATION",
