@@ -28,42 +28,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from rtlab.chapter.documents import CREATE_POST, FETCH_MORE_VARIABLES, GET_USER
 from rtlab.graphql.client import GraphQLClient, ObservableQuery, QueryResult
 from rtlab.graphql.documents import CacheError, add_typename, parse_document
 
-FETCH_USER_QUERY = r'''
-    query GetUser($userId: ID!) {
-      user(id: $userId) {
-        id
-        name
-        email
-        avatar
-        posts(limit: 10) {
-          id
-          title
-          content
-          createdAt
-        }
-      }
-    }
-  '''
-
-CREATE_POST_MUTATION = r'''
-    mutation CreatePost($input: CreatePostInput!) {
-      createPost(input: $input) {
-        id
-        title
-        content
-        createdAt
-        author {
-          id
-          name
-        }
-      }
-    }
-  '''
-
-FETCH_MORE_VARIABLES = {"limit": 10, "offset": 10}
+# The chapter's names for its documents (one verbatim copy lives in rtlab.chapter.documents).
+FETCH_USER_QUERY = GET_USER
+CREATE_POST_MUTATION = CREATE_POST
 
 
 def update_query(existing: Mapping[str, Any] | None,

@@ -21,7 +21,7 @@ _spec = importlib.util.spec_from_file_location(
     "graphql_support", Path(__file__).with_name("graphql_support.py"))
 support = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(support)
-chapter = support.load_sibling("chapter_documents")
+from rtlab.chapter import documents as chapter  # noqa: E402
 
 
 def gql_client(server, token: str | None = None) -> Client:

@@ -1,4 +1,7 @@
-"""Every GraphQL document of the chapter (section 21.1 and 21.2), verbatim, as test data.
+"""Every GraphQL document of the chapter (sections 21.1 and 21.2), verbatim.
+
+One copy for everything that runs them: the server tests (the demo schema answers the
+book's own documents), the chapter ports in :mod:`rtlab.chapter` and the notebooks.
 
 The texts are the chapter's raw strings exactly (indentation included), so a test that runs
 them proves the demo schema answers the book's own documents. ``FETCH_MORE_VARIABLES`` is
