@@ -52,7 +52,8 @@ async def test_retry_from_the_server_is_honoured(lab_server) -> None:
         lab_server.http_url("/sse/news?interval=0.05&retry=400"), retry=5.0, name="retry"
     )
     await source.connect(timeout=5)
-    assert source.retry == 0.4  # the first block carried retry: 400
+    # The first block carries retry: 400 (it arrives just after the response head).
+    await until(source.timeline, lambda t: source.retry == 0.4, timeout=5)
     await lab_server.chaos.adrop("sse")
     await until_count(source.timeline, ATTEMPT, 1, timeout=5)
     await source.close()
