@@ -60,12 +60,10 @@ from rtlab.state import (
     FRAME_IN,
     FRAME_OUT,
     NOTE,
-    STATE,
     ConnectionState,
-    Event,
-    StateMachine,
     Timeline,
 )
+from rtlab.supervised import Supervised
 
 S = ConnectionState
 Overflow = Literal["reject", "drop-oldest"]
@@ -162,7 +160,7 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-class SocketIOClient:
+class SocketIOClient(Supervised):
     """A Socket.IO client that reconnects visibly, buffers, retries acks (see module docs).
 
     ``url`` is the server's base URL (``http://host:port``; through a proxy, the
@@ -219,8 +217,7 @@ class SocketIOClient:
         self.grace = grace
         self.socketio_path = socketio_path
         self.client_options = {"handle_sigint": False, **client_options}
-        self.timeline = timeline if timeline is not None else Timeline()
-        self._machine = StateMachine(self.timeline)
+        self._init_supervision(timeline)
         self._rng = rng
         self._handlers: dict[tuple[str, str], list[Callable[..., Any]]] = {}
         self._outbox: deque[_Outgoing] = deque()
@@ -229,30 +226,15 @@ class SocketIOClient:
         self._sio: socketio.AsyncClient | None = None
         self._live = False
         self._sending = False
-        self._supervisor: asyncio.Task[None] | None = None
         self._wake_sender = asyncio.Event()
         self._lost = asyncio.Event()
-        self._state_changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._refused: Any = None
         self.last_error: BaseException | None = None
         self.connections = 0
         self.transport: str | None = None
-        self.timeline.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind == STATE:
-            self._state_changed.set()
 
     # -- public API -----------------------------------------------------------------------
-    @property
-    def state(self) -> ConnectionState:
-        return self._machine.state
-
-    @property
-    def connected(self) -> bool:
-        return self._machine.state is S.CONNECTED
-
     @property
     def pending(self) -> int:
         """Messages not yet known to be delivered: buffered plus calls awaiting their ack."""
@@ -309,20 +291,8 @@ class SocketIOClient:
         if wait:
             await self.wait_for(S.CONNECTED, timeout=timeout)
 
-    async def wait_for(self, state: ConnectionState | str, *, timeout: float | None = None) -> None:
-        """Wait until the client is in ``state``; fail fast if it gives up or closes."""
-        target = ConnectionState(state)
-
-        async def waiting() -> None:
-            while self.state is not target:
-                if self._supervisor is not None and self._supervisor.done():
-                    raise ConnectionFailed(
-                        f"{self.name} stopped in state {self.state}: {self.last_error!r}"
-                    )
-                self._state_changed.clear()
-                await self._state_changed.wait()
-
-        await asyncio.wait_for(waiting(), timeout)
+    def _stopped_error(self) -> BaseException:
+        return ConnectionFailed(f"{self.name} stopped in state {self.state}: {self.last_error!r}")
 
     async def emit(self, event: str, data: Any = None, *, namespace: str = "/") -> None:
         """Send an event without waiting for an ack: now if connected, else buffered."""

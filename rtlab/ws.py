@@ -57,12 +57,10 @@ from rtlab.state import (
     FRAME_IN,
     FRAME_OUT,
     NOTE,
-    STATE,
     ConnectionState,
-    Event,
-    StateMachine,
     Timeline,
 )
+from rtlab.supervised import Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 Overflow = Literal["reject", "drop-oldest"]
@@ -145,7 +143,7 @@ def _encode(message: Any) -> tuple[str, str | None, Any]:
     return text, None if ident is None else str(ident), message
 
 
-class ReconnectingWebSocket:
+class ReconnectingWebSocket(Supervised):
     """A WebSocket client that reconnects, heartbeats and queues (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and
@@ -191,37 +189,21 @@ class ReconnectingWebSocket:
         self.ack_id = ack_id
         self.headers = headers
         self.open_timeout = open_timeout
-        self.timeline = timeline if timeline is not None else Timeline()
-        self._machine = StateMachine(self.timeline)
+        self._init_supervision(timeline)
         self._rng = rng
         self._connect_options = {"proxy": None, "close_timeout": 1.0, **connect_options}
         self._outbox: deque[_Outgoing] = deque()
         self._in_flight: dict[str, _Outgoing] = {}
         self._inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=inbox_size)
         self._ws: ClientConnection | None = None
-        self._supervisor: asyncio.Task[None] | None = None
         self._wake_sender = asyncio.Event()
-        self._state_changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._sending = False
         self.last_error: BaseException | None = None
         self.connections = 0
         self.inbox_dropped = 0
-        self.timeline.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind == STATE:
-            self._state_changed.set()
 
     # -- public API ---------------------------------------------------------
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._machine.state
-
-    @property
-    def connected(self) -> bool:
-        return self._machine.state is ConnectionState.CONNECTED
 
     @property
     def pending(self) -> int:
@@ -243,22 +225,8 @@ class ReconnectingWebSocket:
         if wait:
             await self.wait_for(ConnectionState.CONNECTED, timeout=timeout)
 
-    async def wait_for(
-        self, state: ConnectionState | str, *, timeout: float | None = None
-    ) -> None:
-        """Wait until the client is in ``state``; fail fast if it gives up or closes."""
-        target = ConnectionState(state)
-
-        async def waiting() -> None:
-            while self.state is not target:
-                if self._supervisor is not None and self._supervisor.done():
-                    raise ConnectionFailed(
-                        f"{self.name} stopped in state {self.state}: {self.last_error!r}"
-                    )
-                self._state_changed.clear()
-                await self._state_changed.wait()
-
-        await asyncio.wait_for(waiting(), timeout)
+    def _stopped_error(self) -> BaseException:
+        return ConnectionFailed(f"{self.name} stopped in state {self.state}: {self.last_error!r}")
 
     async def send(self, message: Any) -> None:
         """Send a message (an :class:`Envelope`, a JSON-able value, or text).

@@ -57,12 +57,10 @@ from rtlab.state import (
     ERROR,
     FRAME_IN,
     NOTE,
-    STATE,
     ConnectionState,
-    Event,
-    StateMachine,
     Timeline,
 )
+from rtlab.supervised import Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 
@@ -95,7 +93,7 @@ def _is_event_stream(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
-class ReconnectingEventSource:
+class ReconnectingEventSource(Supervised):
     """An SSE client that reconnects, resumes and honours ``retry:`` (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and :meth:`close`.
@@ -138,8 +136,7 @@ class ReconnectingEventSource:
         self.last_event_id = last_event_id
         self.retry_statuses = frozenset(retry_statuses)
         self.max_event_size = max_event_size
-        self.timeline = timeline if timeline is not None else Timeline()
-        self._machine = StateMachine(self.timeline)
+        self._init_supervision(timeline)
         self._rng = rng
         self._own_client = client is None
         self._client = client
@@ -147,8 +144,6 @@ class ReconnectingEventSource:
         self._inbox: deque[MessageEvent] = deque()
         self._readable = asyncio.Event()  # set when events arrive or the client stops
         self._ended = False  # no more events will come (closed, 204, or failed)
-        self._supervisor: asyncio.Task[None] | None = None
-        self._state_changed = asyncio.Event()
         self._closing = asyncio.Event()
         self.last_error: BaseException | None = None
         self.failure: EventSourceFailed | None = None
@@ -156,21 +151,8 @@ class ReconnectingEventSource:
         self.connections = 0
         self.received = 0
         self.inbox_dropped = 0
-        self.timeline.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if event.kind == STATE:
-            self._state_changed.set()
 
     # -- public API ---------------------------------------------------------
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._machine.state
-
-    @property
-    def connected(self) -> bool:
-        return self._machine.state is S.CONNECTED
 
     @property
     def stopped(self) -> bool:
@@ -194,20 +176,13 @@ class ReconnectingEventSource:
         if wait:
             await self.wait_for(S.CONNECTED, timeout=timeout)
 
-    async def wait_for(self, state: ConnectionState | str, *, timeout: float | None = None) -> None:
-        """Wait until the client is in ``state``; fail fast if it stops first."""
-        target = ConnectionState(state)
+    def _has_stopped(self) -> bool:
+        return self._ended or super()._has_stopped()
 
-        async def waiting() -> None:
-            while self.state is not target:
-                if self._ended or (self._supervisor is not None and self._supervisor.done()):
-                    if self.failure is not None:
-                        raise self.failure
-                    raise ClientClosed(f"{self.name}: {self.stop_reason or 'stopped'}")
-                self._state_changed.clear()
-                await self._state_changed.wait()
-
-        await asyncio.wait_for(waiting(), timeout)
+    def _stopped_error(self) -> BaseException:
+        if self.failure is not None:
+            return self.failure
+        return ClientClosed(f"{self.name}: {self.stop_reason or 'stopped'}")
 
     async def recv(self) -> MessageEvent:
         """The next event, waiting for it.
