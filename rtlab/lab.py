@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from rtlab.process import ProcessNotReady, log_tail, spawn_until_ready
 
 READY_PREFIX = "rtlab servers ready on "
 HOST = "127.0.0.1"
@@ -159,53 +160,15 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "servers", "--host", HOST, "--port", str(port),
                "--parent-pid", str(os.getpid()), *self.args]
         started = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a kernel interrupt (SIGINT to the group) spares it
-            )
-        line = self._read_ready_line(started + timeout, timeout)
+        try:
+            self.proc, line = spawn_until_ready(cmd, READY_PREFIX, self.log_path, timeout, "server")
+        except ProcessNotReady as exc:
+            raise LabError(str(exc)) from None
         self.port = int(line.rsplit(":", 1)[1].strip("/"))
         self.startup_seconds = time.monotonic() - started
-        threading.Thread(target=self._drain_stdout, args=(self.proc,), daemon=True).start()
-
-    def _read_ready_line(self, deadline: float, timeout: float) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        buf = b""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            while b"\n" not in buf:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self._abandon()
-                    raise LabError(f"server not ready within {timeout} s.\n{self._log_tail()}")
-                if sel.select(min(left, 0.1)):
-                    chunk = os.read(self.proc.stdout.fileno(), 4096)
-                    if not chunk:  # stdout closed: the process is exiting
-                        self.proc.wait(timeout=2)
-                        raise LabError(f"server exited with code {self.proc.returncode} "
-                                       f"before it was ready.\n{self._log_tail()}")
-                    buf += chunk
-        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
-        if not line.startswith(READY_PREFIX):
-            self._abandon()
-            raise LabError(f"unexpected first line from server: {line!r}\n{self._log_tail()}")
-        return line
-
-    @staticmethod
-    def _drain_stdout(proc: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(Exception):
-            while proc.stdout is not None and proc.stdout.read(65536):
-                pass
-
-    def _abandon(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
     def _log_tail(self, chars: int = 4000) -> str:
-        text = self.log_text()
-        return f"server stderr ({self.log_path}):\n{text[-chars:] or '(empty)'}"
+        return "server " + log_tail(self.log_path, chars)
 
     # -- what notebooks read ----------------------------------------------------------------
     @property

@@ -16,18 +16,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import selectors
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from rtlab.lab import LabError
+from rtlab.process import ProcessNotReady, spawn_until_ready
 
 READY_PREFIX = "rtlab proxy ready on "
 HOST = "127.0.0.1"
@@ -52,12 +50,11 @@ class ProxyProcess:
                "--host", HOST, "--parent-pid", str(os.getpid())]
         if block_upgrade:
             cmd.append("--block-upgrade")
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        line = _ready_line(proc, time.monotonic() + timeout, log_path)
+        try:
+            proc, line = spawn_until_ready(cmd, READY_PREFIX, log_path, timeout, "proxy")
+        except ProcessNotReady as exc:
+            raise LabError(str(exc)) from None
         port = int(line.rsplit(":", 1)[1].strip("/"))
-        threading.Thread(target=_drain, args=(proc,), daemon=True).start()
         made = cls(upstream, block_upgrade, proc, port, log_path)
         _launched.append(made)
         return made
@@ -95,38 +92,6 @@ class ProxyProcess:
     def __repr__(self) -> str:
         mode = "blocking upgrades" if self.block_upgrade else "passing upgrades"
         return f"<ProxyProcess {self.url} -> {self.upstream} ({mode})>"
-
-
-def _ready_line(proc: subprocess.Popen[bytes], deadline: float, log_path: Path) -> str:
-    assert proc.stdout is not None
-    buf = b""
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                proc.kill()
-                proc.wait()
-                raise LabError(f"proxy not ready in time; log: {log_path.read_text()[-2000:]}")
-            if sel.select(min(left, 0.1)):
-                chunk = os.read(proc.stdout.fileno(), 4096)
-                if not chunk:
-                    proc.wait(timeout=2)
-                    raise LabError(f"proxy exited with code {proc.returncode}: "
-                                   f"{log_path.read_text()[-2000:]}")
-                buf += chunk
-    line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
-    if not line.startswith(READY_PREFIX):
-        proc.kill()
-        proc.wait()
-        raise LabError(f"unexpected first line from the proxy: {line!r}")
-    return line
-
-
-def _drain(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(Exception):
-        while proc.stdout is not None and proc.stdout.read(65536):
-            pass
 
 
 _launched: list[ProxyProcess] = []
