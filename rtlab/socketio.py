@@ -63,7 +63,7 @@ from rtlab.state import (
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import Supervised
+from rtlab.supervised import ClientClosed, ConnectionFailed, Supervised
 
 S = ConnectionState
 Overflow = Literal["reject", "drop-oldest"]
@@ -137,14 +137,6 @@ class AckTimeout(TimeoutError):
     """No ack after the first try and every retry."""
 
 
-class ConnectionFailed(ConnectionError):
-    """The client gave up (max attempts, or credentials refused)."""
-
-
-class ClientClosed(ConnectionError):
-    """The client was closed: it sends nothing more."""
-
-
 @dataclass(slots=True, eq=False)
 class _Outgoing:
     seq: int
@@ -170,6 +162,8 @@ class SocketIOClient(Supervised):
     ``token`` is a shortcut for ``auth={"token": token}`` and may be a function too
     (e.g. ``rtlab.auth.TokenManager(...).token``).
     """
+
+    task_label = "rtlab-socketio"
 
     def __init__(
         self,
@@ -228,7 +222,6 @@ class SocketIOClient(Supervised):
         self._sending = False
         self._wake_sender = asyncio.Event()
         self._lost = asyncio.Event()
-        self._closing = asyncio.Event()
         self._refused: Any = None
         self.last_error: BaseException | None = None
         self.connections = 0
@@ -275,21 +268,6 @@ class SocketIOClient(Supervised):
             self._handlers.pop(key, None)
         elif handler in self._handlers.get(key, []):
             self._handlers[key].remove(handler)
-
-    async def connect(self, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Start connecting (and reconnecting); with ``wait``, return once connected.
-
-        Raises :class:`ConnectionFailed` if the client gives up first, and
-        ``TimeoutError`` if ``timeout`` passes (the client keeps trying).
-        """
-        if self._closing.is_set():
-            raise ClientClosed(f"{self.name} is closed")
-        if self._supervisor is None:
-            self._supervisor = asyncio.get_running_loop().create_task(
-                self._supervise(), name=f"rtlab-socketio {self.name}"
-            )
-        if wait:
-            await self.wait_for(S.CONNECTED, timeout=timeout)
 
     def _stopped_error(self) -> BaseException:
         return ConnectionFailed(f"{self.name} stopped in state {self.state}: {self.last_error!r}")

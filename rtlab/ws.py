@@ -40,7 +40,7 @@ import json
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,7 +60,7 @@ from rtlab.state import (
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import Supervised
+from rtlab.supervised import ClientClosed, ConnectionFailed, Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 Overflow = Literal["reject", "drop-oldest"]
@@ -71,14 +71,6 @@ _CLOSED = object()  # put in the inbox by close(): wakes every recv() waiting
 
 class QueueFull(RuntimeError):
     """The offline queue is at ``queue_size`` and the overflow policy is ``reject``."""
-
-
-class ConnectionFailed(ConnectionError):
-    """The client gave up (max attempts reached) or was closed while waiting."""
-
-
-class ClientClosed(ConnectionError):
-    """The client was closed: it sends and receives nothing more."""
 
 
 def echo_ack(message: Any) -> str | None:
@@ -155,6 +147,8 @@ class ReconnectingWebSocket(Supervised):
     ``inbox_dropped`` and noted on the timeline.
     """
 
+    task_label = "rtlab-ws"
+
     def __init__(
         self,
         url: str,
@@ -197,7 +191,6 @@ class ReconnectingWebSocket(Supervised):
         self._inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=inbox_size)
         self._ws: ClientConnection | None = None
         self._wake_sender = asyncio.Event()
-        self._closing = asyncio.Event()
         self._sending = False
         self.last_error: BaseException | None = None
         self.connections = 0
@@ -209,21 +202,6 @@ class ReconnectingWebSocket(Supervised):
     def pending(self) -> int:
         """Messages not yet known to be delivered: queued plus in flight."""
         return len(self._outbox) + len(self._in_flight)
-
-    async def connect(self, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Start connecting (and reconnecting); with ``wait``, return once connected.
-
-        Raises :class:`ConnectionFailed` if the client gives up first, and
-        ``TimeoutError`` if ``timeout`` passes (the client keeps trying).
-        """
-        if self._closing.is_set():
-            raise ClientClosed(f"{self.name} is closed")
-        if self._supervisor is None:
-            self._supervisor = asyncio.get_running_loop().create_task(
-                self._supervise(), name=f"rtlab-ws {self.name}"
-            )
-        if wait:
-            await self.wait_for(ConnectionState.CONNECTED, timeout=timeout)
 
     def _stopped_error(self) -> BaseException:
         return ConnectionFailed(f"{self.name} stopped in state {self.state}: {self.last_error!r}")
@@ -272,16 +250,6 @@ class ReconnectingWebSocket(Supervised):
             self._inbox.put_nowait(_CLOSED)  # wake the next waiter too
             raise ClientClosed(f"{self.name} is closed")
         return message
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
-        while True:
-            try:
-                yield await self.recv()
-            except ClientClosed:
-                return
 
     async def close(self) -> None:
         """Stop for good: cancel reconnects and heartbeats, close the socket, end ``recv``."""

@@ -43,7 +43,7 @@ import inspect
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import httpx
@@ -60,7 +60,7 @@ from rtlab.state import (
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import Supervised
+from rtlab.supervised import ClientClosed, Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 
@@ -74,10 +74,6 @@ class EventSourceFailed(ConnectionError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-class ClientClosed(ConnectionError):
-    """The client was closed, or the server ended the stream for good (204)."""
 
 
 class _Fatal(Exception):
@@ -101,6 +97,8 @@ class ReconnectingEventSource(Supervised):
     :class:`~rtlab.sse.parser.MessageEvent` (``.type``, ``.data``, ``.id``,
     ``.json()``), in order; each is also recorded as a ``FRAME_IN`` event.
     """
+
+    task_label = "rtlab-sse"
 
     def __init__(
         self,
@@ -144,7 +142,6 @@ class ReconnectingEventSource(Supervised):
         self._inbox: deque[MessageEvent] = deque()
         self._readable = asyncio.Event()  # set when events arrive or the client stops
         self._ended = False  # no more events will come (closed, 204, or failed)
-        self._closing = asyncio.Event()
         self.last_error: BaseException | None = None
         self.failure: EventSourceFailed | None = None
         self.stop_reason = ""  # why the client stopped for good, once it has
@@ -159,22 +156,9 @@ class ReconnectingEventSource(Supervised):
         """True once the client will not reconnect again (closed, 204, or failed)."""
         return self._ended
 
-    async def connect(self, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Start the stream (and its reconnects); with ``wait``, return once connected.
-
-        Raises :class:`EventSourceFailed` if the stream fails for good first,
-        :class:`ClientClosed` if it ends (204), ``TimeoutError`` after ``timeout``.
-        """
-        if self._closing.is_set():
-            raise ClientClosed(f"{self.name} is closed")
-        if self._supervisor is None:
-            if self._client is None:
-                self._client = httpx.AsyncClient(trust_env=False, follow_redirects=True)
-            self._supervisor = asyncio.get_running_loop().create_task(
-                self._supervise(), name=f"rtlab-sse {self.name}"
-            )
-        if wait:
-            await self.wait_for(S.CONNECTED, timeout=timeout)
+    def _prepare(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=True)
 
     def _has_stopped(self) -> bool:
         return self._ended or super()._has_stopped()
@@ -204,17 +188,6 @@ class ReconnectingEventSource(Supervised):
         if self.failure is not None:
             raise self.failure
         raise ClientClosed(f"{self.name}: {self.stop_reason or 'closed'}")
-
-    def __aiter__(self) -> AsyncIterator[MessageEvent]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[MessageEvent]:
-        """Events until the client closes or the server ends the stream (204); a failure raises."""
-        while True:
-            try:
-                yield await self.recv()
-            except ClientClosed:
-                return
 
     async def close(self) -> None:
         """Stop for good: cancel a pending reconnect and the open request, end ``recv``."""
