@@ -21,6 +21,7 @@ MODULES = [
     "sse",
     "graphql_cache",
     "graphql_client",
+    "graphql_subscriptions",
 ]
 
 

@@ -8,11 +8,19 @@ from rtlab.chapter.graphql_config import ChapterGraphQLConfig, ChapterSecureStor
 from rtlab.chapter.graphql_operations import ChapterUserProfile
 from rtlab.chapter.socketio_service import ChapterCollaborationManager, ChapterSocketIOService
 from rtlab.chapter.sse_parser import ChapterSSEEvent, ChapterSSEParser, ChapterSSEService
+from rtlab.chapter.subscriptions import (
+    ChapterMultiSubscriptionManager,
+    ChapterResult,
+    chat_builder,
+    notification_builder,
+)
 from rtlab.chapter.websocket_service import ChapterWebSocketService
 
 __all__ = [
     "ChapterCollaborationManager",
     "ChapterGraphQLConfig",
+    "ChapterMultiSubscriptionManager",
+    "ChapterResult",
     "ChapterSSEEvent",
     "ChapterSSEParser",
     "ChapterSSEService",
@@ -20,4 +28,6 @@ __all__ = [
     "ChapterSocketIOService",
     "ChapterUserProfile",
     "ChapterWebSocketService",
+    "chat_builder",
+    "notification_builder",
 ]

@@ -285,21 +285,41 @@ class GraphQLClient:
                                  detail="optimistic layer rolled back")
 
     # -- subscriptions --------------------------------------------------------------------------
-    async def subscribe(self, document: Document, variables: Mapping[str, Any] | None = None,
-                        *, operation_name: str | None = None,
-                        context: Mapping[str, Any] | None = None) -> AsyncIterator[QueryResult]:
-        """Each event of a subscription, written to the cache as it comes (so views update)."""
+    def subscribe(self, document: Document, variables: Mapping[str, Any] | None = None,
+                  *, operation_name: str | None = None, context: Mapping[str, Any] | None = None,
+                  update: Callable[[Any, QueryResult], Any] | None = None,
+                  buffer: int | None = None) -> ClientSubscription:
+        """Start a subscription now; each event is written to the cache as it arrives.
+
+        Returns a :class:`ClientSubscription`: iterate it for :class:`QueryResult`\\ s, or
+        just follow its ``timeline`` (a status pill, a message list). Events are written to
+        the cache when they arrive, iterated or not, so every query view showing an entity
+        they carry updates; ``update(cache, result)`` runs after each write, in the same
+        batch (the place to append a new message to a list a query shows). ``buffer=0``
+        keeps no results for iteration (a subscription only watched).
+        """
         doc, name, variables = self._prepare(document, variables, operation_name)
-        op = Operation(doc, variables, name if name != "(anonymous)" else None,
-                       dict(context or {}))
+        ctx = dict(context or {})
+        if buffer is not None:
+            ctx["buffer"] = buffer
+        op = Operation(doc, variables, name if name != "(anonymous)" else None, ctx)
         self.network_calls += 1
         self.timeline.record(FRAME_OUT, data={"operation": name, "variables": variables},
                              detail="subscription")
-        async for response in self.link.subscribe(op, _no_terminating_link):
-            self.timeline.record(FRAME_IN, data={"operation": name}, detail="event")
-            if response.data is not None and not response.errors:
+        return ClientSubscription(self, doc, name, variables, op, update)
+
+    def _on_event(self, doc: DocumentNode, name: str, variables: dict[str, Any],
+                  response: Response, update: Callable[[Any, QueryResult], Any] | None
+                  ) -> QueryResult:
+        """One subscription event: recorded, written to the cache, ``update`` run."""
+        self.timeline.record(FRAME_IN, data={"operation": name}, detail="event")
+        result = QueryResult(response.data, tuple(response.errors))
+        if response.data is not None and not response.errors and self.cache is not None:
+            with self.cache.batch():
                 self._write(doc, response.data, variables)
-            yield QueryResult(response.data, tuple(response.errors))
+                if update is not None:
+                    update(self.cache, result)
+        return result
 
     # -- watched queries ------------------------------------------------------------------------
     def watch_query(self, document: Document, variables: Mapping[str, Any] | None = None, *,
@@ -542,5 +562,85 @@ class ObservableQuery:
         self.client._queries.discard(self)
 
 
-__all__ = ["DATA", "FAILED", "LOADING", "RESULT", "GraphQLClient", "ObservableQuery",
-           "QueryResult"]
+class ClientSubscription:
+    """A subscription started by :meth:`GraphQLClient.subscribe`.
+
+    An async iterator of :class:`QueryResult` (``async for``; the subscription is cancelled
+    when the loop ends). ``timeline`` and ``state`` are the transport's own subscription's
+    when it has them (:class:`rtlab.graphql.ws.Subscription`), so a status pill shows this
+    subscription's state, not just the socket's. ``close()`` cancels it.
+    """
+
+    def __init__(self, client: GraphQLClient, doc: DocumentNode, name: str,
+                 variables: dict[str, Any], op: Operation,
+                 update: Callable[[Any, QueryResult], Any] | None) -> None:
+        self.client, self.name, self.variables = client, name, variables
+        self._doc, self._update = doc, update
+        self.inner = client.link.subscribe(op, _no_terminating_link)
+        self.timeline: Timeline = getattr(self.inner, "timeline", None) or Timeline(maxlen=1000)
+        self._direct = hasattr(self.inner, "listeners")
+        if self._direct:  # write the cache as events arrive, iterated or not
+            self.inner.listeners.append(self._listen)
+        self._iterator: AsyncIterator[Response] | None = None
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<ClientSubscription {self.name} {self.state}>"
+
+    @property
+    def state(self) -> Any:
+        """The transport subscription's ``ConnectionState`` (``None`` if it has none)."""
+        return getattr(self.inner, "state", None)
+
+    @property
+    def events(self) -> int:
+        return int(getattr(self.inner, "events", 0))
+
+    async def wait_live(self, timeout: float | None = 10.0) -> None:
+        """Wait until the server has the subscription (see ``Subscription.wait_live``)."""
+        waiter = getattr(self.inner, "wait_live", None)
+        if waiter is not None:
+            await waiter(timeout)
+
+    def _listen(self, response: Response) -> None:
+        self.client._on_event(self._doc, self.name, self.variables, response, self._update)
+
+    async def next(self) -> QueryResult:
+        if self._iterator is None:
+            inner = self.inner
+            self._iterator = inner if hasattr(inner, "__anext__") else inner.__aiter__()
+        response = await self._iterator.__anext__()
+        if self._direct:
+            return QueryResult(response.data, tuple(response.errors))
+        return self.client._on_event(self._doc, self.name, self.variables, response,
+                                     self._update)
+
+    __anext__ = next
+
+    def __aiter__(self) -> AsyncIterator[QueryResult]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[QueryResult]:
+        try:
+            while True:
+                try:
+                    yield await self.next()
+                except StopAsyncIteration:
+                    return
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Cancel the subscription (the transport's other subscriptions keep running)."""
+        if self.closed:
+            return
+        self.closed = True
+        closer = getattr(self.inner, "cancel", None) or getattr(self.inner, "aclose", None)
+        if closer is not None:
+            await closer()
+
+    aclose = close
+
+
+__all__ = ["DATA", "FAILED", "LOADING", "RESULT", "ClientSubscription", "GraphQLClient",
+           "ObservableQuery", "QueryResult"]

@@ -15,6 +15,7 @@ from .framelog import FrameLog
 from .messages import MessageList, short
 from .pill import StatusPill
 from .query_view import QueryView
+from .subscription_views import ChatRoomView, NotificationList, PresenceCount, SubscriptionFeed
 from .svg import attempts_chart, bin_counts, histogram, lanes, state_diagram
 from .throttle import Throttle, ThrottledRedraw
 from .transport_pill import TransportPill
@@ -22,12 +23,16 @@ from .transport_pill import TransportPill
 __all__ = [
     "BackoffTimeline",
     "CacheView",
+    "ChatRoomView",
     "ChaosPanel",
     "Cursors",
     "FrameLog",
     "MessageList",
+    "NotificationList",
+    "PresenceCount",
     "QueryView",
     "StatusPill",
+    "SubscriptionFeed",
     "TextFallback",
     "Throttle",
     "ThrottledRedraw",

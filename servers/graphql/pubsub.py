@@ -29,6 +29,10 @@ class SlowConsumer(Exception):
 
 
 class PubSub(Protocol):
+    def subscribers(self, topic: str) -> int:
+        """How many subscribers ``topic`` has now (on this broker, all processes)."""
+        ...
+
     async def publish(self, topic: str, event: Any) -> int:
         """Deliver ``event`` to every current subscriber of ``topic``; returns how many."""
         ...

@@ -1,7 +1,8 @@
 """The demo GraphQL schema (strawberry): every document of the chapter runs against it.
 
 Public: ``user``, ``post``, ``posts``, ``chatRoom``, subscriptions ``messageReceived``,
-``userPresenceUpdated``, ``postCreated``. Signed in (a valid access token): ``me``,
+``userPresenceUpdated``, ``postCreated``, ``ticks`` (a paced or unpaced counter, for
+benchmarks and live feeds). Signed in (a valid access token): ``me``,
 ``notifications``, ``createPost``, ``updateUser``, ``sendMessage``, ``markNotificationRead``,
 ``notificationReceived`` — without one they answer an error with
 ``extensions.code = "UNAUTHENTICATED"`` (and ``extensions.reason``: missing, expired, ...).
@@ -14,6 +15,7 @@ changed, so a normalized cache can update each view that shows it. ``createPost`
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 import time
@@ -31,6 +33,7 @@ from servers.graphql.presence import Presence
 from servers.graphql.pubsub import LocalPubSub, PubSub
 
 MAX_PAGE = 100
+MAX_TICKS = 1_000_000
 PROTECTED_SUBSCRIPTIONS = frozenset({"notificationReceived"})
 MENTION = re.compile(r"@(\w+)")
 
@@ -207,6 +210,11 @@ class ChatRoom:
         limit, _ = _page(limit, 0)
         return [Message.of(m) for m in _ctx(info).app.store.messages(str(self.id), limit)]
 
+    @strawberry.field(description="Live messageReceived subscriptions to this room, server-wide "
+                                  "(lets a client prove it resubscribed exactly once).")
+    def subscribers(self, info: Info) -> int:
+        return _ctx(info).app.pubsub.subscribers(f"room:{self.id}")
+
 
 @strawberry.type
 class NotificationMetadata:
@@ -243,6 +251,12 @@ class UserPresence:
     status: PresenceStatus
     online_count: int = strawberry.field(description="users with an open connection")
     connection_count: int = strawberry.field(description="open connections")
+    timestamp: str
+
+
+@strawberry.type(description="One event of the `ticks` stream.")
+class Tick:
+    n: int = strawberry.field(description="0, 1, 2, ... per subscription")
     timestamp: str
 
 
@@ -398,6 +412,21 @@ class Subscription:
     async def post_created(self, info: Info) -> AsyncGenerator[Post, None]:
         async for record in _stream(info, "posts"):
             yield Post.of(record)
+
+
+    @strawberry.subscription(description=f"`count` events (at most {MAX_TICKS:,}), `interval` "
+                                         "seconds apart; 0 = as fast as the client reads.")
+    async def ticks(self, count: int, interval: float = 0.0) -> AsyncGenerator[Tick, None]:
+        if not 0 <= count <= MAX_TICKS:
+            raise bad_input(f"count must be from 0 to {MAX_TICKS}, got {count}")
+        if not 0 <= interval <= 60:
+            raise bad_input(f"interval must be from 0 to 60 seconds, got {interval}")
+        for n in range(count):
+            yield Tick(n=n, timestamp=data.iso(time.time()))
+            if interval:
+                await asyncio.sleep(interval)
+            elif n % 64 == 63:
+                await asyncio.sleep(0)  # let the other connections have the loop
 
 
 class DemoSchema(strawberry.Schema):
