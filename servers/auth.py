@@ -63,12 +63,13 @@ class TokenService:
         self._refresh: dict[str, tuple[str, float]] = {}  # token -> (username, expires_at)
 
     def access_token(self, username: str) -> str:
-        now = int(time.time())
+        now = time.time()
         claims = {
             "sub": USERS[username],
             "username": username,
             "type": "access",
-            "iat": now,
+            "iat": int(now),
+            # Not int(now) + ttl: truncating would cut up to a second off a 1 s token.
             "exp": now + self.access_ttl,
             "jti": uuid.uuid4().hex,
         }

@@ -164,7 +164,9 @@ async def test_token_expiry_closes_a_live_subscription_with_4403(launch_server) 
                                   {"Authorization": f"Bearer {token}"}) as ws:
         await support.subscribe(ws, "n", chapter.ON_NEW_NOTIFICATION)
         code, reason = await support.close_code(ws, timeout=5)
-    assert (code, reason) == (4403, "Forbidden: token expired")
+    # Expired while live ("Forbidden: token expired") or, on a slow machine, already
+    # expired when the subscription started: either way 4403, naming the expiry.
+    assert code == 4403 and reason.startswith("Forbidden") and "token expired" in reason
 
 
 async def test_gql_sees_the_4403(shared_server) -> None:
