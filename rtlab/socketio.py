@@ -43,7 +43,6 @@ import functools
 import inspect
 import itertools
 import random
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -54,8 +53,6 @@ import socketio
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.state import (
-    ATTEMPT,
-    BACKOFF,
     ERROR,
     FRAME_IN,
     FRAME_OUT,
@@ -63,7 +60,7 @@ from rtlab.state import (
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import ClientClosed, ConnectionFailed, Supervised
+from rtlab.supervised import Attempts, ClientClosed, ConnectionFailed, Supervised
 
 S = ConnectionState
 Overflow = Literal["reject", "drop-oldest"]
@@ -592,39 +589,27 @@ class SocketIOClient(Supervised):
             _in_hook.reset(token)
 
     async def _supervise(self) -> None:
-        delays = self.policy.delays(self._rng)
-        attempt = 0
-        planned: float | None = None
-        scheduled_at = 0.0
+        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
+                            rng=self._rng)
         while not self._closing.is_set():
             self._machine.to(S.CONNECTING)
-            if attempt:
-                actual = time.monotonic() - scheduled_at
-                self.timeline.record(ATTEMPT, attempt=attempt, delay=planned, actual=actual)
+            attempts.starting()
             sio = await self._open()
             if sio is not None:
                 if await self._session(sio):
-                    attempt, delays = 0, self.policy.delays(self._rng)
+                    attempts.reset()
                 if self._closing.is_set():
                     return
             elif self._refused is not None and not (callable(self.auth) or callable(self.token)):
                 self._machine.to(S.ERROR, f"credentials refused: {self._refused}")
                 self._fail_pending(ConnectionFailed(f"credentials refused: {self._refused}"))
                 return
-            attempt += 1
-            if self.max_attempts is not None and attempt > self.max_attempts:
-                self._machine.to(
-                    S.ERROR, f"gave up after {self.max_attempts} reconnect attempts: "
-                    f"{self.last_error!r}",
-                )
+            if attempts.failed():
+                self._machine.to(S.ERROR, attempts.give_up_detail(self.last_error))
                 self._fail_pending(ConnectionFailed(f"{self.name} gave up"))
                 return
-            planned = next(delays)
             self._machine.to(S.RECONNECTING, str(self.last_error or ""))
-            self.timeline.record(BACKOFF, attempt=attempt, delay=planned)
-            scheduled_at = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), planned)
+            await self._pause(attempts.plan())
 
     async def _session(self, sio: socketio.AsyncClient) -> bool:
         """Run one live link until it is lost; True if it got as far as ``connected``."""

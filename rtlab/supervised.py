@@ -11,10 +11,13 @@ stopped (the exception ``wait_for`` raises once no further state can come).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from rtlab.state import STATE, ConnectionState, Event, StateMachine, Timeline
+from rtlab.backoff import Policy
+from rtlab.state import ATTEMPT, BACKOFF, STATE, ConnectionState, Event, StateMachine, Timeline
 
 
 class ConnectionFailed(ConnectionError):
@@ -23,6 +26,55 @@ class ConnectionFailed(ConnectionError):
 
 class ClientClosed(ConnectionError):
     """The client was closed (or its server ended the stream for good): nothing more comes."""
+
+
+class Attempts:
+    """Reconnect bookkeeping, the same in every client.
+
+    Attempts are numbered from 1 after each drop and start again only after a
+    finished handshake (:meth:`reset`); each planned delay is recorded as a
+    ``backoff`` event when planned, and each attempt as an ``attempt`` event with
+    the planned and the actual wait when it starts, so a widget can draw both.
+    """
+
+    def __init__(self, policy: Policy, timeline: Timeline, *, max_attempts: int | None = None,
+                 rng: random.Random | int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy, self.timeline, self.max_attempts = policy, timeline, max_attempts
+        self.rng, self.clock = rng, clock
+        self.number = 0
+        self.planned: float | None = None
+        self._scheduled_at = 0.0
+        self._delays = policy.delays(rng)
+
+    def reset(self) -> None:
+        """A handshake finished: the next failure is attempt 1 again, with a fresh policy."""
+        self.number = 0
+        self._delays = self.policy.delays(self.rng)
+
+    def starting(self) -> None:
+        """Record the start of a retry (nothing for the very first connect)."""
+        if self.number:
+            actual = self.clock() - self._scheduled_at
+            self.timeline.record(ATTEMPT, attempt=self.number, delay=self.planned, actual=actual)
+
+    def failed(self) -> bool:
+        """Count one more attempt; True when ``max_attempts`` are spent (time to give up)."""
+        self.number += 1
+        return self.max_attempts is not None and self.number > self.max_attempts
+
+    def next_policy_delay(self) -> float:
+        return next(self._delays)
+
+    def plan(self, delay: float | None = None, detail: str = "") -> float:
+        """Plan the wait before this attempt (the policy's, unless given) and record it."""
+        self.planned = self.next_policy_delay() if delay is None else delay
+        self.timeline.record(BACKOFF, attempt=self.number, delay=self.planned, detail=detail)
+        self._scheduled_at = self.clock()
+        return self.planned
+
+    def give_up_detail(self, last_error: object) -> str:
+        return f"gave up after {self.max_attempts} reconnect attempts: {last_error!r}"
 
 
 class Supervised:
@@ -66,6 +118,13 @@ class Supervised:
             )
         if wait:
             await self.wait_for(ConnectionState.CONNECTED, timeout=timeout)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait out a backoff delay, or less if the client is closed meanwhile."""
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            pass
 
     async def recv(self) -> Any:
         raise NotImplementedError

@@ -38,7 +38,6 @@ import asyncio
 import inspect
 import json
 import random
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -51,8 +50,6 @@ from websockets.frames import Frame, Opcode
 from rtlab.backoff import Exponential, Policy
 from rtlab.envelope import Envelope
 from rtlab.state import (
-    ATTEMPT,
-    BACKOFF,
     ERROR,
     FRAME_IN,
     FRAME_OUT,
@@ -60,7 +57,7 @@ from rtlab.state import (
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import ClientClosed, ConnectionFailed, Supervised
+from rtlab.supervised import Attempts, ClientClosed, ConnectionFailed, Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 Overflow = Literal["reject", "drop-oldest"]
@@ -320,41 +317,27 @@ class ReconnectingWebSocket(Supervised):
         return value
 
     async def _supervise(self) -> None:
-        delays = self.policy.delays(self._rng)
-        attempt = 0
-        planned: float | None = None
-        scheduled_at = 0.0
+        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
+                            rng=self._rng)
         while not self._closing.is_set():
             self._machine.to(ConnectionState.CONNECTING)
-            if attempt:
-                actual = time.monotonic() - scheduled_at
-                self.timeline.record(ATTEMPT, attempt=attempt, delay=planned, actual=actual)
+            attempts.starting()
             ws = await self._open()
             if ws is not None:
                 self._ws = ws
                 self.connections += 1
                 self._requeue_in_flight()
                 self._machine.to(ConnectionState.CONNECTED)
-                attempt, delays = 0, self.policy.delays(self._rng)
+                attempts.reset()
                 await self._session(ws)
                 self._ws = None
                 if self._closing.is_set():
                     return
-            attempt += 1
-            if self.max_attempts is not None and attempt > self.max_attempts:
-                self._machine.to(
-                    ConnectionState.ERROR,
-                    f"gave up after {self.max_attempts} reconnect attempts: {self.last_error!r}",
-                )
+            if attempts.failed():
+                self._machine.to(ConnectionState.ERROR, attempts.give_up_detail(self.last_error))
                 return
-            planned = next(delays)
             self._machine.to(ConnectionState.RECONNECTING, str(self.last_error or ""))
-            self.timeline.record(BACKOFF, attempt=attempt, delay=planned)
-            scheduled_at = time.monotonic()
-            try:
-                await asyncio.wait_for(self._closing.wait(), planned)
-            except TimeoutError:
-                pass
+            await self._pause(attempts.plan())
 
     async def _open(self) -> ClientConnection | None:
         """One handshake. ``None`` (and the reason in ``last_error``) if it failed."""

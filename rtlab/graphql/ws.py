@@ -70,8 +70,6 @@ from rtlab.graphql.wsprotocol import (
     describe_close,
 )
 from rtlab.state import (
-    ATTEMPT,
-    BACKOFF,
     ERROR,
     FRAME_IN,
     FRAME_OUT,
@@ -80,6 +78,7 @@ from rtlab.state import (
     StateMachine,
     Timeline,
 )
+from rtlab.supervised import Attempts
 from rtlab.waiting import until
 from rtlab.ws import _Tapped
 
@@ -425,8 +424,8 @@ class WebSocketLink(Link):
 
     # -- the connection loop ---------------------------------------------------------------------
     async def _supervise(self) -> None:
-        delays = self.policy.delays(self._rng)
-        attempt, planned, scheduled_at = 0, None, 0.0
+        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
+                            rng=self._rng)
         refused_once = False  # a 4403 not yet followed by a session that outlived auth_window
         refused_payload: Any = None
         try:
@@ -434,15 +433,13 @@ class WebSocketLink(Link):
                 self._machine.to(S.CONNECTING)
                 for sub in self._subs.values():
                     sub._to(S.CONNECTING)
-                if attempt:
-                    self.timeline.record(ATTEMPT, attempt=attempt, delay=planned,
-                                         actual=time.monotonic() - scheduled_at)
+                attempts.starting()
                 end = await self._session()
                 if not self._subs:
                     return
                 lived = (time.monotonic() - end.acked_at) if end.acked_at is not None else None
                 if end.acked_at is not None:
-                    attempt, delays = 0, self.policy.delays(self._rng)
+                    attempts.reset()
                     if lived is not None and lived >= self.auth_window:
                         refused_once = False
                 self.last_error = end.error or ConnectionError(end.describe())
@@ -461,20 +458,15 @@ class WebSocketLink(Link):
                             f"WebSocket {self.url}: {end.describe()}{problem}"))
                         return
                     refused_once, refused_payload = True, end.payload
-                    planned, scheduled_at, attempt = 0.0, time.monotonic(), attempt + 1
-                    self.timeline.record(BACKOFF, attempt=attempt, delay=0.0,
-                                         detail="credentials refreshed: reconnect at once")
+                    attempts.number += 1  # not counted against max_attempts
+                    attempts.plan(0.0, detail="credentials refreshed: reconnect at once")
                     continue
-                attempt += 1
-                if self.max_attempts is not None and attempt > self.max_attempts:
+                if attempts.failed():
                     self._give_up(NetworkError(
                         f"WebSocket {self.url}: gave up after {self.max_attempts} reconnect "
                         f"attempts: {self.last_error}"))
                     return
-                planned = next(delays)
-                self.timeline.record(BACKOFF, attempt=attempt, delay=planned)
-                scheduled_at = time.monotonic()
-                await asyncio.sleep(planned)
+                await asyncio.sleep(attempts.plan())
         finally:
             ws, self._ws = self._ws, None
             self._acked = False

@@ -41,10 +41,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
@@ -52,15 +50,13 @@ from httpx_sse import aconnect_sse
 from rtlab.backoff import Exponential, Policy
 from rtlab.sse.parser import EventStreamParser, MessageEvent, StreamTooLong
 from rtlab.state import (
-    ATTEMPT,
-    BACKOFF,
     ERROR,
     FRAME_IN,
     NOTE,
     ConnectionState,
     Timeline,
 )
-from rtlab.supervised import ClientClosed, Supervised
+from rtlab.supervised import Attempts, ClientClosed, Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 
@@ -233,23 +229,19 @@ class ReconnectingEventSource(Supervised):
             headers["Last-Event-ID"] = self.last_event_id
         return headers
 
-    def _delay(self, attempt: int, delays: Any) -> float:
+    def _delay(self, attempts: Attempts) -> float:
         """Attempt 1 after a drop: the server's ``retry``; later ones: the policy, floored by it."""
-        if attempt == 1:
+        if attempts.number == 1:
             return self.retry
-        return max(self.retry, next(delays))
+        return max(self.retry, attempts.next_policy_delay())
 
     async def _supervise(self) -> None:
-        attempt = 0
-        delays = self.policy.delays(self._rng)
-        planned: float | None = None
-        scheduled_at = 0.0
+        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
+                            rng=self._rng)
         try:
             while not self._closing.is_set():
                 self._machine.to(S.CONNECTING)
-                if attempt:
-                    actual = time.monotonic() - scheduled_at
-                    self.timeline.record(ATTEMPT, attempt=attempt, delay=planned, actual=actual)
+                attempts.starting()
                 try:
                     opened = await self._session()
                 except _Fatal as fatal:
@@ -259,25 +251,14 @@ class ReconnectingEventSource(Supervised):
                     self._stop(_Fatal(S.ERROR, f"unexpected failure: {exc!r}"))
                     return
                 if opened:
-                    attempt, delays = 0, self.policy.delays(self._rng)
+                    attempts.reset()
                 if self._closing.is_set():
                     return
-                attempt += 1
-                if self.max_attempts is not None and attempt > self.max_attempts:
-                    self._stop(_Fatal(
-                        S.ERROR,
-                        f"gave up after {self.max_attempts} reconnect attempts: "
-                        f"{self.last_error!r}",
-                    ))
+                if attempts.failed():
+                    self._stop(_Fatal(S.ERROR, attempts.give_up_detail(self.last_error)))
                     return
-                planned = self._delay(attempt, delays)
                 self._machine.to(S.RECONNECTING, str(self.last_error or ""))
-                self.timeline.record(BACKOFF, attempt=attempt, delay=planned)
-                scheduled_at = time.monotonic()
-                try:
-                    await asyncio.wait_for(self._closing.wait(), planned)
-                except TimeoutError:
-                    pass
+                await self._pause(attempts.plan(self._delay(attempts)))
         finally:
             if not self._closing.is_set():
                 self._wake_readers()
