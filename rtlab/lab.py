@@ -28,10 +28,16 @@ from typing import Any
 
 import httpx
 
-from rtlab.process import ProcessNotReady, log_tail, spawn_until_ready
+from rtlab.process import (
+    HOST,
+    LoopbackAddresses,
+    ProcessNotReady,
+    log_tail,
+    spawn_until_ready,
+    terminate,
+)
 
 READY_PREFIX = "rtlab servers ready on "
-HOST = "127.0.0.1"
 
 
 class LabError(RuntimeError):
@@ -127,7 +133,7 @@ class ChaosClient:
         return await self._acall("stats")
 
 
-class ServerProcess:
+class ServerProcess(LoopbackAddresses):
     """One ``python -m servers`` child process. Use :meth:`launch` (or :func:`start`)."""
 
     def __init__(self, args: tuple[str, ...], log_dir: Path) -> None:
@@ -172,16 +178,6 @@ class ServerProcess:
 
     # -- what notebooks read ----------------------------------------------------------------
     @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def ws_url(self, path: str = "/ws/echo") -> str:
-        return f"ws://{HOST}:{self.port}{path}"
-
-    def http_url(self, path: str = "/") -> str:
-        return f"{self.url}{path}"
-
-    @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
@@ -219,14 +215,9 @@ class ServerProcess:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError):  # a frozen server cannot exit
                 os.kill(self.proc.pid, _signal("SIGCONT"))
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, timeout)
 
     def restart(self, timeout: float = 10.0) -> ServerProcess:
         """Start again on the same port (after kill(), stop(), or while running)."""

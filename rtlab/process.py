@@ -18,6 +18,36 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+HOST = "127.0.0.1"
+
+
+class LoopbackAddresses:
+    """``url`` / ``http_url(path)`` / ``ws_url(path)`` of a child listening on ``HOST:port``."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def http_url(self, path: str = "/") -> str:
+        return f"{self.url}{path}"
+
+    def ws_url(self, path: str = "/ws/echo") -> str:
+        return f"ws://{HOST}:{self.port}{path}"
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, wait up to ``timeout``, then SIGKILL: a stop that is always bounded."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 
 class ProcessNotReady(RuntimeError):
     """The child exited, stayed silent past the timeout, or said something unexpected."""

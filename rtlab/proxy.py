@@ -25,13 +25,12 @@ from typing import Any
 import httpx
 
 from rtlab.lab import LabError
-from rtlab.process import ProcessNotReady, spawn_until_ready
+from rtlab.process import HOST, LoopbackAddresses, ProcessNotReady, spawn_until_ready, terminate
 
 READY_PREFIX = "rtlab proxy ready on "
-HOST = "127.0.0.1"
 
 
-class ProxyProcess:
+class ProxyProcess(LoopbackAddresses):
     """One ``python -m servers.proxy`` child process. Use :func:`start` or :meth:`launch`."""
 
     def __init__(self, upstream: str, block_upgrade: bool, proc: subprocess.Popen[bytes],
@@ -60,16 +59,6 @@ class ProxyProcess:
         return made
 
     @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def http_url(self, path: str = "/") -> str:
-        return f"{self.url}{path}"
-
-    def ws_url(self, path: str = "/ws/echo") -> str:
-        return f"ws://{HOST}:{self.port}{path}"
-
-    @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -81,13 +70,7 @@ class ProxyProcess:
             raise LabError(f"no answer from the proxy at {self.url}: {exc!r}") from None
 
     def stop(self, timeout: float = 3.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
 
     def __repr__(self) -> str:
         mode = "blocking upgrades" if self.block_upgrade else "passing upgrades"
