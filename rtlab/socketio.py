@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import inspect
 import itertools
 import random
 from collections import deque
@@ -52,6 +51,7 @@ import httpx
 import socketio
 
 from rtlab.backoff import Exponential, Policy
+from rtlab.sources import resolve, settle
 from rtlab.state import (
     ERROR,
     FRAME_IN,
@@ -143,10 +143,6 @@ class _Outgoing:
     wants_ack: bool
     written: asyncio.Future[None] | None = None  # None = on the wire (or never waited for)
     ack: asyncio.Future[Any] | None = None
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class SocketIOClient(Supervised):
@@ -329,26 +325,14 @@ class SocketIOClient(Supervised):
         self._closing.set()
         self._wake_sender.set()
         self._lost.set()
-        task = self._supervisor
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._stop_supervisor()
         sio, self._sio, self._live, self.transport = self._sio, None, False, None
         if sio is not None:
             await self._teardown(sio, polite=True)
         self._fail_pending(ClientClosed(f"{self.name} was closed"))
-        if self.state is not S.DISCONNECTED:
-            self._machine.to(S.DISCONNECTED, "closed by the client")
+        self._mark_closed()
 
     close = disconnect
-
-    async def __aenter__(self) -> SocketIOClient:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.disconnect()
 
     # -- sending --------------------------------------------------------------------------
     def _new(self, event: str, data: Any, namespace: str, wants_ack: bool) -> _Outgoing:
@@ -479,7 +463,7 @@ class SocketIOClient(Supervised):
         answer = None
         for handler in list(self._handlers.get((namespace, event), ())):
             try:
-                result = await _maybe_await(handler(*args))
+                result = await settle(handler(*args))
             except Exception as exc:  # noqa: BLE001 - a user handler must not kill the link
                 self.timeline.record(ERROR, detail=f"handler for '{event}' raised {exc!r}")
             else:
@@ -510,11 +494,8 @@ class SocketIOClient(Supervised):
 
     async def _auth(self) -> dict[str, Any] | None:
         if self.token is not None:
-            token = self.token() if callable(self.token) else self.token
-            return {"token": await _maybe_await(token)}
-        if callable(self.auth):
-            return await _maybe_await(self.auth())
-        return self.auth
+            return {"token": await resolve(self.token)}
+        return await resolve(self.auth)
 
     def _build(self, namespaces: tuple[str, ...]) -> socketio.AsyncClient:
         sio = socketio.AsyncClient(reconnection=False, **self.client_options)
@@ -582,7 +563,7 @@ class SocketIOClient(Supervised):
             for ns in namespaces:
                 for hook in list(self._handlers.get((ns, "connect"), ())):
                     try:
-                        await _maybe_await(hook())
+                        await resolve(hook)
                     except Exception as exc:  # noqa: BLE001
                         self.timeline.record(ERROR, detail=f"connect handler raised {exc!r}")
         finally:

@@ -11,10 +11,11 @@ stopped (the exception ``wait_for`` raises once no further state can come).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Self
 
 from rtlab.backoff import Policy
 from rtlab.state import ATTEMPT, BACKOFF, STATE, ConnectionState, Event, StateMachine, Timeline
@@ -128,6 +129,28 @@ class Supervised:
 
     async def recv(self) -> Any:
         raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def _stop_supervisor(self) -> None:
+        """Cancel the supervisor and wait for it; its failures are on the timeline already."""
+        task = self._supervisor
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _mark_closed(self) -> None:
+        if self.state is not ConnectionState.DISCONNECTED:
+            self._machine.to(ConnectionState.DISCONNECTED, "closed by the client")
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()

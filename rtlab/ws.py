@@ -35,7 +35,6 @@ real-time app needs around it, and records every step on a
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import random
 from collections import deque
@@ -49,6 +48,7 @@ from websockets.frames import Frame, Opcode
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.envelope import Envelope
+from rtlab.sources import resolve
 from rtlab.state import (
     ERROR,
     FRAME_IN,
@@ -256,25 +256,11 @@ class ReconnectingWebSocket(Supervised):
             self._inbox.get_nowait()
         self._inbox.put_nowait(_CLOSED)
         ws = self._ws
-        task = self._supervisor
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - already recorded
-                pass
+        await self._stop_supervisor()
         if ws is not None:
             await self._close_socket(ws)
         self._ws = None
-        if self.state is not ConnectionState.DISCONNECTED:
-            self._machine.to(ConnectionState.DISCONNECTED, "closed by the client")
-
-    async def __aenter__(self) -> ReconnectingWebSocket:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        self._mark_closed()
 
     # -- queue ---------------------------------------------------------------
 
@@ -307,15 +293,6 @@ class ReconnectingWebSocket(Supervised):
 
     # -- the connection loop ---------------------------------------------------
 
-    async def _headers(self) -> Mapping[str, str] | None:
-        source = self.headers
-        if source is None or isinstance(source, Mapping):
-            return source
-        value = source()
-        if inspect.isawaitable(value):
-            value = await value
-        return value
-
     async def _supervise(self) -> None:
         attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
                             rng=self._rng)
@@ -342,7 +319,7 @@ class ReconnectingWebSocket(Supervised):
     async def _open(self) -> ClientConnection | None:
         """One handshake. ``None`` (and the reason in ``last_error``) if it failed."""
         try:
-            headers = await self._headers()
+            headers = await resolve(self.headers)
             return await connect(
                 self.url,
                 additional_headers=headers,

@@ -25,7 +25,6 @@ What the chapter's links get wrong, and these do not:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +33,7 @@ from typing import Any
 from graphql import DocumentNode, OperationDefinitionNode, parse, print_ast
 
 from rtlab.backoff import Exponential, Policy
+from rtlab.sources import resolve
 
 
 class NetworkError(ConnectionError):
@@ -199,11 +199,6 @@ def is_subscription(op: Operation) -> bool:
 TokenSource = Callable[[], str | None | Awaitable[str | None]]
 
 
-async def _call(fn: Callable[[], Any]) -> Any:
-    value = fn()
-    return await value if inspect.isawaitable(value) else value
-
-
 class AuthLink(Link):
     """Adds ``Authorization: Bearer <token>``; refreshes once on ``UNAUTHENTICATED`` and retries.
 
@@ -223,10 +218,10 @@ class AuthLink(Link):
         return op.with_headers({self.header: f"{self.scheme} {token}"}) if token else op
 
     async def request(self, op: Operation, forward: Forward) -> Response:
-        response = await forward(self._with_token(op, await _call(self.get_token)))
+        response = await forward(self._with_token(op, await resolve(self.get_token)))
         if not response.unauthenticated or self.refresh is None:
             return response
-        token = await _call(self.refresh)
+        token = await resolve(self.refresh)
         self.refreshes += 1
         if not token:
             return response

@@ -47,7 +47,6 @@ measures the cost against gql on the same stream.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import random
 import time
@@ -69,6 +68,7 @@ from rtlab.graphql.wsprotocol import (
     close_kind,
     describe_close,
 )
+from rtlab.sources import resolve
 from rtlab.state import (
     ERROR,
     FRAME_IN,
@@ -99,11 +99,6 @@ class AuthenticationFailed(NetworkError):
 
 class SubscriptionClosed(ConnectionError):
     """Raised by :meth:`Subscription.wait_live` when the subscription ended first."""
-
-
-async def _call(value: Any) -> Any:
-    result = value() if callable(value) else value
-    return await result if inspect.isawaitable(result) else result
 
 
 class Subscription:
@@ -481,9 +476,9 @@ class WebSocketLink(Link):
         if refused_once:
             return " (refused again after a token refresh)"
         try:
-            await _call(self.refresh)
+            await resolve(self.refresh)
             self.refreshes += 1
-            payload = await _call(self.init_payload) if self.init_payload is not None else None
+            payload = await resolve(self.init_payload) if self.init_payload is not None else None
         except Exception as exc:  # noqa: BLE001 - the refresh itself failed: say so
             return f" (and the token refresh failed: {exc})"
         self.timeline.record(NOTE, detail="credentials refreshed after 4403")
@@ -499,7 +494,7 @@ class WebSocketLink(Link):
             if self._next_payload is not None:
                 payload, self._next_payload = self._next_payload, None
             else:
-                payload = await _call(self.init_payload) if self.init_payload is not None else {}
+                payload = await resolve(self.init_payload) if self.init_payload is not None else {}
             end.payload = payload
             ws = await connect(self.url, subprotocols=[self.subprotocol],
                                open_timeout=self.connect_timeout, ping_interval=None,

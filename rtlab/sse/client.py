@@ -39,7 +39,6 @@ shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -48,6 +47,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from rtlab.backoff import Exponential, Policy
+from rtlab.sources import resolve
 from rtlab.sse.parser import EventStreamParser, MessageEvent, StreamTooLong
 from rtlab.state import (
     ERROR,
@@ -189,25 +189,11 @@ class ReconnectingEventSource(Supervised):
         """Stop for good: cancel a pending reconnect and the open request, end ``recv``."""
         self._closing.set()
         self.stop_reason = self.stop_reason or "closed by the client"
-        task = self._supervisor
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - already recorded
-                pass
+        await self._stop_supervisor()
         self._wake_readers()
         if self._own_client and self._client is not None:
             await self._client.aclose()
-        if self.state is not S.DISCONNECTED:
-            self._machine.to(S.DISCONNECTED, "closed by the client")
-
-    async def __aenter__(self) -> ReconnectingEventSource:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        self._mark_closed()
 
     # -- the connection loop ---------------------------------------------------
 
@@ -218,13 +204,7 @@ class ReconnectingEventSource(Supervised):
         self._readable.set()
 
     async def _request_headers(self) -> dict[str, str]:
-        source = self.headers
-        headers: dict[str, str] = {}
-        if source is not None:
-            value = source if isinstance(source, Mapping) else source()
-            if inspect.isawaitable(value):
-                value = await value
-            headers.update(value)
+        headers: dict[str, str] = dict(await resolve(self.headers) or {})
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
         return headers
