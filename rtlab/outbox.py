@@ -109,6 +109,10 @@ class Outbox(Generic[T]):
         """The peer acknowledged ``key``: no longer in flight (None if it was not)."""
         return self.in_flight.pop(key, None)
 
+    def forget(self, key: Hashable) -> T | None:
+        """Stop tracking ``key`` (its ack timed out: the caller sends it again, or gives up)."""
+        return self.in_flight.pop(key, None)
+
     def requeue(self) -> list[T]:
         """Every unacknowledged message back to the head, oldest first (after a reconnect)."""
         items = list(self.in_flight.values())

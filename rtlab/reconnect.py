@@ -59,7 +59,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import NamedTuple
 
-from rtlab.backoff import Policy
+from rtlab.backoff import Exponential, Policy
 from rtlab.errors import IllegalTransition
 from rtlab.state import ATTEMPT, BACKOFF, ConnectionState, StateMachine, Timeline
 
@@ -128,6 +128,9 @@ TABLE: dict[Key, tuple[Do, ConnectionState]] = {
 _ATTEMPT_BUDGET = frozenset({H.FAILED, H.DROPPED})
 _REFRESH_BUDGET = frozenset({H.REFUSED})
 
+#: What a client reconnects with unless given a policy: 0.5 s doubling to 10 s, full jitter.
+DEFAULT_POLICY = Exponential(base=0.5, cap=10, jitter="full")
+
 REFUSED_AGAIN = "refused again after a token refresh"
 REFRESHED_NOW = "credentials refreshed: reconnect at once"
 
@@ -137,6 +140,15 @@ def table_rows() -> list[tuple[str, str, str, str, str]]:
     budget = {None: "-", True: "left", False: "spent"}
     return [(h.value, s.value, budget[b], do.value, nxt.value)
             for (h, s, b), (do, nxt) in TABLE.items()]
+
+
+class Outcome(NamedTuple):
+    """What a driver reports back: what happened, why in words, and the HTTP status or
+    close code behind it (if any)."""
+
+    happened: Happened
+    reason: str = ""
+    status: int | None = None
 
 
 class Decision(NamedTuple):
@@ -164,7 +176,8 @@ class Decision(NamedTuple):
 class Reconnect:
     """One client's reconnect decisions, attempt numbers and planned waits (module docs).
 
-    ``policy`` plans the waits (``rng`` seeds its jitter); ``max_attempts`` consecutive
+    ``policy`` plans the waits (``rng`` seeds its jitter; None: :data:`DEFAULT_POLICY`);
+    ``max_attempts`` consecutive
     failed attempts give up (``None``: never). ``can_refresh`` says whether the driver can
     fetch fresh credentials after a refusal; ``refresh_window`` is how long a session must
     live before a later refusal earns another refresh. ``server_delay`` (seconds), when
@@ -173,7 +186,8 @@ class Reconnect:
     change and every planned and started attempt is recorded there.
     """
 
-    def __init__(self, policy: Policy, timeline: Timeline, *, max_attempts: int | None = None,
+    def __init__(self, policy: Policy | None, timeline: Timeline, *,
+                 max_attempts: int | None = None,
                  rng: random.Random | int | None = None, can_refresh: bool = False,
                  refresh_window: float = 1.0, server_delay: float | None = None,
                  machine: StateMachine | None = None) -> None:
@@ -181,7 +195,8 @@ class Reconnect:
             raise ValueError(f"max_attempts must be >= 0 (or None), got {max_attempts}")
         if refresh_window < 0:
             raise ValueError(f"refresh_window must be >= 0 seconds, got {refresh_window}")
-        self.policy, self.timeline, self.max_attempts = policy, timeline, max_attempts
+        self.policy = policy = DEFAULT_POLICY if policy is None else policy
+        self.timeline, self.max_attempts = timeline, max_attempts
         self.rng, self.can_refresh, self.refresh_window = rng, can_refresh, refresh_window
         self.server_delay = server_delay
         self.machine = machine if machine is not None else StateMachine(timeline)
@@ -268,4 +283,5 @@ class Reconnect:
         self.timeline.record(BACKOFF, attempt=self.attempt, delay=delay, detail=detail)
 
 
-__all__ = ["TABLE", "Decision", "Do", "Happened", "Reconnect", "table_rows"]
+__all__ = ["DEFAULT_POLICY", "TABLE", "Decision", "Do", "Happened", "Outcome", "Reconnect",
+           "table_rows"]

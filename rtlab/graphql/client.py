@@ -288,20 +288,20 @@ class GraphQLClient:
     def subscribe(self, document: Document, variables: Mapping[str, Any] | None = None,
                   *, operation_name: str | None = None, context: Mapping[str, Any] | None = None,
                   update: Callable[[Any, QueryResult], Any] | None = None,
-                  buffer: int | None = None) -> ClientSubscription:
+                  inbox_size: int | None = None) -> ClientSubscription:
         """Start a subscription now; each event is written to the cache as it arrives.
 
         Returns a :class:`ClientSubscription`: iterate it for :class:`QueryResult`\\ s, or
         just follow its ``timeline`` (a status pill, a message list). Events are written to
         the cache when they arrive, iterated or not, so every query view showing an entity
         they carry updates; ``update(cache, result)`` runs after each write, in the same
-        batch (the place to append a new message to a list a query shows). ``buffer=0``
+        batch (the place to append a new message to a list a query shows). ``inbox_size=0``
         keeps no results for iteration (a subscription only watched).
         """
         doc, name, variables = self._prepare(document, variables, operation_name)
         ctx = dict(context or {})
-        if buffer is not None:
-            ctx["buffer"] = buffer
+        if inbox_size is not None:
+            ctx["inbox_size"] = inbox_size
         op = Operation(doc, variables, name if name != "(anonymous)" else None, ctx)
         self.network_calls += 1
         self.timeline.record(FRAME_OUT, data={"operation": name, "variables": variables},
