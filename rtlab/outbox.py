@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Hashable
-from typing import Generic, Literal, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any, Generic, Literal, TypeVar
 
 from rtlab.errors import QueueFull
 from rtlab.state import NOTE, Timeline
@@ -81,6 +81,12 @@ class Outbox(Generic[T]):
             self.queued.append(item)
         return dropped
 
+    def sending(self, key: Callable[[T], Hashable | None] | None = None) -> _Sending[T]:
+        """``with outbox.sending(key) as item: await write(item)``: the head is taken (in
+        flight under ``key(item)``), then marked written, or put back at the head if the
+        write raised."""
+        return _Sending(self, key)
+
     def take(self, key: Hashable | None = None) -> T:
         """Remove the head to write it; with ``key`` it stays in flight until :meth:`acked`
         (tracked before the write, so an ack that overtakes the write still finds it)."""
@@ -126,6 +132,28 @@ class Outbox(Generic[T]):
         self.in_flight.clear()
         self.queued.clear()
         return items
+
+
+class _Sending(Generic[T]):
+    """The context of one write of an outbox's head (see :meth:`Outbox.sending`)."""
+
+    __slots__ = ("outbox", "key_of", "item", "key")
+
+    def __init__(self, outbox: Outbox[T], key_of: Callable[[T], Hashable | None] | None) -> None:
+        self.outbox, self.key_of = outbox, key_of
+
+    def __enter__(self) -> T:
+        outbox = self.outbox
+        head = outbox.queued[0]
+        self.key = None if self.key_of is None else self.key_of(head)
+        self.item = outbox.take(self.key)
+        return self.item
+
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        if kind is None:
+            self.outbox.written(self.key)
+        else:
+            self.outbox.unsent(self.item, self.key)
 
 
 class Inbox(Generic[T]):
@@ -195,4 +223,63 @@ class Inbox(Generic[T]):
         return items.popleft()
 
 
-__all__ = ["OVERFLOWS", "Inbox", "Outbox", "Overflow"]
+async def until_end(next_item: Callable[[], Awaitable[T]],
+                    end: type[BaseException] | tuple[type[BaseException], ...] = StopAsyncIteration,
+                    finish: Callable[[], Awaitable[Any]] | None = None) -> AsyncIterator[T]:
+    """The items ``next_item()`` returns until it raises ``end``; ``finish()`` runs however
+    the iteration stops (the loop ended, ``break``, an error): an ``async for`` body."""
+    try:
+        while True:
+            try:
+                item = await next_item()
+            except end:
+                return
+            yield item
+    finally:
+        if finish is not None:
+            await finish()
+
+
+class WithOutbox:
+    """Mixin for a client that sends through an :class:`Outbox` (``self._outbox``)."""
+
+    _outbox: Outbox[Any]
+
+    @property
+    def pending(self) -> int:
+        """Messages not yet known to be delivered: queued, being written, or in flight."""
+        return len(self._outbox)
+
+    @property
+    def queue_size(self) -> int:
+        return self._outbox.size
+
+    @property
+    def overflow(self) -> Overflow:
+        return self._outbox.overflow
+
+
+class WithInbox:
+    """Mixin for a client that hands received items out of an :class:`Inbox` (``self._inbox``)."""
+
+    _inbox: Inbox[Any]
+
+    @property
+    def inbox_size(self) -> int:
+        return self._inbox.size
+
+    @property
+    def inbox_dropped(self) -> int:
+        """Items dropped unread because the inbox was full."""
+        return self._inbox.dropped
+
+    async def recv(self) -> Any:
+        """The next item, waiting for it; once the client stopped, the unread items still
+        come out first, then the reason it stopped is raised."""
+        items = self._inbox.items
+        if items:  # the fast path: no waiting, no task switch
+            return items.popleft()
+        return await self._inbox.get()
+
+
+__all__ = ["OVERFLOWS", "Inbox", "Outbox", "Overflow", "WithInbox", "WithOutbox", "until_end"]

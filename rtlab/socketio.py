@@ -72,7 +72,7 @@ import socketio
 
 from rtlab.backoff import Policy
 from rtlab.errors import AckTimeout, ClientClosed, ConnectionFailed, QueueFull
-from rtlab.outbox import Outbox, Overflow
+from rtlab.outbox import Outbox, Overflow, WithOutbox
 from rtlab.reconnect import Decision, Happened, Outcome
 from rtlab.sources import resolve, settle
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, ConnectionState, Timeline
@@ -152,8 +152,7 @@ class _Outgoing:
     written: asyncio.Future[None] | None = None  # None = on the wire (or never waited for)
     ack: asyncio.Future[Any] | None = None
 
-    @property
-    def key(self) -> int | None:
+    def key_of(self) -> int | None:
         """What its ack names (None: nothing acknowledges a plain emit)."""
         return self.seq if self.wants_ack else None
 
@@ -164,7 +163,7 @@ class _Outgoing:
         return frame
 
 
-class SocketIOClient(Supervised):
+class SocketIOClient(WithOutbox, Supervised):
     """A Socket.IO client that reconnects visibly, buffers, retries acks (see module docs).
 
     ``url`` is the server's base URL (``http://host:port``; through a proxy, the
@@ -229,19 +228,6 @@ class SocketIOClient(Supervised):
         self.transport: str | None = None
 
     # -- public API -----------------------------------------------------------------------
-    @property
-    def pending(self) -> int:
-        """Messages not yet known to be delivered: buffered plus calls awaiting their ack."""
-        return len(self._outbox)
-
-    @property
-    def queue_size(self) -> int:
-        return self._outbox.size
-
-    @property
-    def overflow(self) -> Overflow:
-        return self._outbox.overflow
-
     @property
     def sid(self) -> str | None:
         sio = self._sio
@@ -380,29 +366,23 @@ class SocketIOClient(Supervised):
 
     async def _write(self) -> bool:
         """Write the head of the buffer; False (and it stays at the head) if the link broke."""
-        outbox = self._outbox
-        item = outbox.queued[0]
-        key = item.key
         self._sending = True
-        outbox.take(key)
         try:
-            sio = self._sio
-            if sio is None:
-                raise ConnectionError("no link")
-            if item.wants_ack:
-                ack = item.ack = asyncio.get_running_loop().create_future()
-                callback = functools.partial(self._on_ack, item, ack)
-                await sio.emit(item.event, item.data, namespace=item.namespace, callback=callback)
-            else:
-                await sio.emit(item.event, item.data, namespace=item.namespace)
-        except BaseException as exc:
-            outbox.unsent(item, key)
-            if isinstance(exc, Exception):
-                return False
-            raise
+            with self._outbox.sending(_Outgoing.key_of) as item:
+                sio = self._sio
+                if sio is None:
+                    raise ConnectionError("no link")
+                if item.wants_ack:
+                    ack = item.ack = asyncio.get_running_loop().create_future()
+                    callback = functools.partial(self._on_ack, item, ack)
+                    await sio.emit(item.event, item.data, namespace=item.namespace,
+                                   callback=callback)
+                else:
+                    await sio.emit(item.event, item.data, namespace=item.namespace)
+        except Exception:  # noqa: BLE001 - the link broke: it stays at the head
+            return False
         finally:
             self._sending = False
-        outbox.written(key)
         self.timeline.record(FRAME_OUT, data=item.frame())
         written, item.written = item.written, None
         if written is not None and not written.done():

@@ -29,6 +29,7 @@ from rtlab.errors import (
     ConnectionFailed,
     IllegalTransition,
 )
+from rtlab.outbox import until_end
 from rtlab.reconnect import Decision, Do, Happened, Outcome, Reconnect
 from rtlab.state import ERROR, NOTE, STATE, ConnectionState, Event, Timeline
 
@@ -63,7 +64,29 @@ async def drive(core: Reconnect, *, attempt: Callable[[], Awaitable[Outcome]],
     return decision
 
 
-class Supervised:
+class Reconnecting:
+    """What a client whose life :class:`~rtlab.reconnect.Reconnect` decides shows of it."""
+
+    _core: Reconnect
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._core.machine.state
+
+    @property
+    def connected(self) -> bool:
+        return self._core.machine.state is ConnectionState.CONNECTED
+
+    @property
+    def policy(self) -> Policy:
+        return self._core.policy
+
+    @property
+    def max_attempts(self) -> int | None:
+        return self._core.max_attempts
+
+
+class Supervised(Reconnecting):
     """Mixin: ``timeline``, ``state``, ``connect``, ``wait_for`` over one supervisor task.
 
     ``failure`` is the error a stop in ``error`` left (what ``wait_for`` and reads raise),
@@ -92,14 +115,6 @@ class Supervised:
         self.failure: ConnectionFailed | None = None
         self.stop_reason = ""
         self.timeline.subscribe(self._on_timeline_event)
-
-    @property
-    def policy(self) -> Policy:
-        return self._core.policy
-
-    @property
-    def max_attempts(self) -> int | None:
-        return self._core.max_attempts
 
     # -- the life of the client ----------------------------------------------------------------
     async def _attempt(self) -> Outcome:
@@ -191,27 +206,12 @@ class Supervised:
         await self.close()
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
         """Messages until the client is closed; any other error is raised."""
-        while True:
-            try:
-                yield await self.recv()
-            except ClientClosed:
-                return
+        return until_end(self.recv, ClientClosed)
 
     def _on_timeline_event(self, event: Event) -> None:
         if event.kind == STATE:
             self._state_changed.set()
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._core.machine.state
-
-    @property
-    def connected(self) -> bool:
-        return self._core.machine.state is ConnectionState.CONNECTED
 
     def _has_stopped(self) -> bool:
         """True once the supervisor will change no state again."""

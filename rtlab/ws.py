@@ -66,7 +66,7 @@ from websockets.exceptions import ConnectionClosed
 from rtlab.backoff import Policy
 from rtlab.envelope import Envelope
 from rtlab.errors import ClientClosed, ConnectionFailed, QueueFull
-from rtlab.outbox import Inbox, Outbox, Overflow
+from rtlab.outbox import Inbox, Outbox, Overflow, WithInbox, WithOutbox
 from rtlab.reconnect import Happened, Outcome
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, Timeline
 from rtlab.supervised import Supervised
@@ -77,6 +77,7 @@ from rtlab.wsconnection import (
     close_socket,
     heartbeat,
     open_connection,
+    read_messages,
     run_session,
 )
 
@@ -112,7 +113,7 @@ def _encode(message: Any) -> _Outgoing:
     return _Outgoing(text, None if ident is None else str(ident), message)
 
 
-class ReconnectingWebSocket(Supervised):
+class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
     """A WebSocket client that reconnects, heartbeats and queues (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and
@@ -164,28 +165,6 @@ class ReconnectingWebSocket(Supervised):
 
     # -- public API ---------------------------------------------------------
 
-    @property
-    def pending(self) -> int:
-        """Messages not yet known to be delivered: queued plus in flight."""
-        return len(self._outbox)
-
-    @property
-    def queue_size(self) -> int:
-        return self._outbox.size
-
-    @property
-    def overflow(self) -> Overflow:
-        return self._outbox.overflow
-
-    @property
-    def inbox_size(self) -> int:
-        return self._inbox.size
-
-    @property
-    def inbox_dropped(self) -> int:
-        """Messages dropped unread because the inbox was full."""
-        return self._inbox.dropped
-
     async def send(self, message: Any) -> None:
         """Send a message (an :class:`Envelope`, a JSON-able value, or text).
 
@@ -209,13 +188,6 @@ class ReconnectingWebSocket(Supervised):
                 self._wake_sender.set()
         else:
             self._wake_sender.set()
-
-    async def recv(self) -> Any:
-        """The next incoming message, waiting for it; raises :class:`ClientClosed` after close."""
-        items = self._inbox.items
-        if items:  # the fast path: no waiting, no task switch
-            return items.popleft()
-        return await self._inbox.get()
 
     async def close(self) -> None:
         """Stop for good: cancel reconnects and heartbeats, close the socket, end ``recv``."""
@@ -268,14 +240,9 @@ class ReconnectingWebSocket(Supervised):
 
     async def _reader(self, ws: TappedConnection) -> None:
         """Read until the link ends. Most frames arrive through the tap."""
-        ws.tap = self._on_raw
         try:
-            async for raw in ws:
-                self._on_raw(raw)
-        except ConnectionClosed:
-            pass
+            await read_messages(ws, self._on_raw)
         finally:
-            ws.tap = None
             rcvd, sent = ws.protocol.close_rcvd, ws.protocol.close_sent
             if rcvd is not None:
                 detail = f"closed by peer: code {rcvd.code} {rcvd.reason}".rstrip()
@@ -308,23 +275,19 @@ class ReconnectingWebSocket(Supervised):
 
     async def _write(self, ws: ClientConnection) -> bool:
         """Write the head of the outbox; False (and it stays at the head) if the link broke."""
-        outbox = self._outbox
-        item = outbox.queued[0]
-        key = item.id if self.ack_id is not None else None
         self._sending = True
-        outbox.take(key)
         try:
-            await ws.send(item.text)
-        except BaseException as exc:
-            outbox.unsent(item, key)  # it goes again on the next link
-            if isinstance(exc, ConnectionClosed):
-                return False
-            raise
+            with self._outbox.sending(self._ack_key) as item:
+                await ws.send(item.text)
+        except ConnectionClosed:
+            return False  # it goes again on the next link
         finally:
             self._sending = False
-        outbox.written(key)
         self.timeline.record(FRAME_OUT, data=item.data)
         return True
+
+    def _ack_key(self, item: _Outgoing) -> str | None:
+        return item.id if self.ack_id is not None else None
 
     async def _sender(self, ws: ClientConnection) -> None:
         outbox = self._outbox

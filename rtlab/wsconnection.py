@@ -10,6 +10,7 @@ things around one connection:
   from the environment; a short close), its failure recorded on the timeline;
 * :func:`heartbeat`: a ping every ``interval`` seconds, and no pong within ``timeout``
   aborts the link, so a half-open link is noticed within ``interval + timeout``;
+* :func:`read_messages`: every message to one callback, through the tap when it can;
 * :func:`run_session` and :func:`close_socket`: a session's tasks run until the first ends
   (a surprise in any is recorded, never swallowed), and a close handshake bounded by
   ``close_timeout``, then an abort.
@@ -106,6 +107,19 @@ async def open_connection(url: str, timeline: Timeline, *, connect_timeout: floa
     return failed
 
 
+async def read_messages(ws: TappedConnection, handle: Callable[[str | bytes], None]) -> None:
+    """Hand every message to ``handle`` until the link closes: most through the tap, the
+    rest (fragmented ones) through the library's own iterator, in order."""
+    ws.tap = handle
+    try:
+        async for raw in ws:
+            handle(raw)
+    except ConnectionClosed:
+        pass
+    finally:
+        ws.tap = None
+
+
 async def heartbeat(ws: ClientConnection, interval: float, timeout: float, timeline: Timeline,
                     on_dead: Callable[[TimeoutError], None],
                     ping: Callable[[], Awaitable[Awaitable[Any]]] | None = None) -> None:
@@ -164,4 +178,4 @@ async def close_socket(ws: ClientConnection, timeout: float = CLOSE_TIMEOUT) -> 
 
 
 __all__ = ["CLOSE_TIMEOUT", "OpenFailed", "TappedConnection", "close_socket", "heartbeat",
-           "open_connection", "run_session"]
+           "open_connection", "read_messages", "run_session"]

@@ -41,6 +41,7 @@ from rtlab.graphql.documents import (
 )
 from rtlab.graphql.links import Link, NetworkError, Operation, Response
 from rtlab.graphql.policies import Now, Then
+from rtlab.outbox import until_end
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, Timeline
 
 RESULT = "result"  # an ObservableQuery's timeline: a new result (``data`` holds it)
@@ -618,17 +619,7 @@ class ClientSubscription:
     __anext__ = next
 
     def __aiter__(self) -> AsyncIterator[QueryResult]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[QueryResult]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.close()
+        return until_end(self.next, finish=self.close)
 
     async def close(self) -> None:
         """Cancel the subscription (the transport's other subscriptions keep running)."""

@@ -93,7 +93,7 @@ from rtlab.graphql.wsprotocol import (
     close_kind,
     describe_close,
 )
-from rtlab.outbox import Inbox
+from rtlab.outbox import Inbox, WithInbox, until_end
 from rtlab.reconnect import Decision, Happened, Outcome, Reconnect
 from rtlab.sources import resolve
 from rtlab.state import (
@@ -107,7 +107,7 @@ from rtlab.state import (
     StateMachine,
     Timeline,
 )
-from rtlab.supervised import drive, now
+from rtlab.supervised import Reconnecting, drive, now
 from rtlab.waiting import until
 from rtlab.wsconnection import (
     OpenFailed,
@@ -115,6 +115,7 @@ from rtlab.wsconnection import (
     close_socket,
     heartbeat,
     open_connection,
+    read_messages,
     run_session,
 )
 
@@ -125,13 +126,13 @@ S = ConnectionState
 H = Happened
 
 
-class Subscription:
+class Subscription(WithInbox):
     """One subscription of a :class:`WebSocketLink`: an async iterator of :class:`Response`.
 
     Hot: it is registered (and the link connects) as soon as it is created. ``timeline``
     holds its states and, as ``in`` events, each result's ``data``. Results wait in an
     inbox of ``inbox_size`` items for whoever iterates (the oldest dropped, counted in
-    ``dropped`` and noted, when nobody reads); ``inbox_size=0`` keeps none, for
+    ``inbox_dropped`` and noted, when nobody reads); ``inbox_size=0`` keeps none, for
     subscriptions only watched through the timeline or ``listeners``. ``listeners`` are
     called with each :class:`Response` as it arrives (the GraphQL client writes the cache
     there).
@@ -168,15 +169,6 @@ class Subscription:
     def active(self) -> bool:
         return not self._inbox.ended
 
-    @property
-    def inbox_size(self) -> int:
-        return self._inbox.size
-
-    @property
-    def dropped(self) -> int:
-        """Results dropped unread because the inbox was full."""
-        return self._inbox.dropped
-
     def _to(self, state: ConnectionState, detail: str = "") -> None:
         if self.active or state in (S.DISCONNECTED, S.ERROR):
             self._machine.to(state, detail)
@@ -208,17 +200,7 @@ class Subscription:
     __anext__ = next
 
     def __aiter__(self) -> AsyncIterator[Response]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Response]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.cancel()
+        return until_end(self.next, finish=self.cancel)
 
     async def wait_live(self, timeout: float | None = 10.0) -> None:
         """Wait until ``subscribe`` is on an acknowledged connection (state ``connected``)."""
@@ -270,7 +252,7 @@ class _SessionEnd:
         return Outcome(H.DROPPED if self.acked else H.FAILED, self.describe(), self.code)
 
 
-class WebSocketLink(Link):
+class WebSocketLink(Reconnecting, Link):
     """Subscriptions over one WebSocket that reconnects and resubscribes (see the module docs).
 
     Queries and mutations sent here are refused: route them to HTTP with
@@ -333,18 +315,6 @@ class WebSocketLink(Link):
         self.refreshes = 0
 
     # -- public API ------------------------------------------------------------------------------
-    @property
-    def state(self) -> ConnectionState:
-        return self._core.state
-
-    @property
-    def policy(self) -> Policy:
-        return self._core.policy
-
-    @property
-    def max_attempts(self) -> int | None:
-        return self._core.max_attempts
-
     @property
     def active(self) -> list[Subscription]:
         """The subscriptions still running, in the order they were made."""
@@ -537,7 +507,6 @@ class WebSocketLink(Link):
             pong, self._pong = self._pong, None
             if pong is not None and not pong.done():
                 pong.cancel()
-            ws.tap = None
             rcvd = ws.protocol.close_rcvd
             if rcvd is not None:
                 end.code, end.reason = rcvd.code, rcvd.reason
@@ -573,7 +542,7 @@ class WebSocketLink(Link):
         """Subscribe everything, then read (and heartbeat) until the link ends."""
         for sub in list(self._subs.values()):
             await self._send_subscribe(ws, sub)
-        jobs = [self._reader(ws)]
+        jobs = [read_messages(ws, self._on_frame)]
         if self.heartbeat_interval:
             jobs.append(heartbeat(ws, self.heartbeat_interval, self.heartbeat_timeout,
                                   self.timeline, self._on_dead, ping=lambda: self._ping(ws)))
@@ -613,14 +582,6 @@ class WebSocketLink(Link):
                                               "operation": sub.name},
                              detail="resubscribed" if again else "subscribed")
         sub._to(S.CONNECTED, f"{'re' if again else ''}subscribed on connection {connection}")
-
-    async def _reader(self, ws: TappedConnection) -> None:
-        ws.tap = self._on_frame
-        try:
-            async for raw in ws:
-                self._on_frame(raw)
-        except ConnectionClosed:
-            pass
 
     def _on_frame(self, raw: str | bytes) -> None:
         """One server message after the ack. Never raises."""

@@ -63,7 +63,7 @@ from httpx_sse import aconnect_sse
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.errors import ConnectionFailed, StreamTooLong
-from rtlab.outbox import Inbox
+from rtlab.outbox import Inbox, WithInbox
 from rtlab.reconnect import Decision, Happened, Outcome
 from rtlab.sources import resolve
 from rtlab.sse.parser import EventStreamParser, MessageEvent
@@ -83,13 +83,16 @@ def _is_event_stream(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
-class ReconnectingEventSource(Supervised):
+class ReconnectingEventSource(WithInbox, Supervised):
     """An SSE client that reconnects, resumes and honours ``retry:`` (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and :meth:`close`.
     Events come out of :meth:`recv` or ``async for`` as
     :class:`~rtlab.sse.parser.MessageEvent` (``.type``, ``.data``, ``.id``,
-    ``.json()``), in order; each is also recorded as a ``FRAME_IN`` event.
+    ``.json()``), in order; each is also recorded as a ``FRAME_IN`` event. After the
+    stream stopped, the unread events still come out first; then ``recv`` raises
+    :class:`~rtlab.errors.ConnectionFailed` (it failed) or
+    :class:`~rtlab.errors.ClientClosed` (closed, or 204).
     """
 
     task_label = "rtlab-sse"
@@ -139,33 +142,12 @@ class ReconnectingEventSource(Supervised):
         """True once the client will not reconnect again (closed, 204, or failed)."""
         return self._inbox.ended
 
-    @property
-    def inbox_size(self) -> int:
-        return self._inbox.size
-
-    @property
-    def inbox_dropped(self) -> int:
-        """Events dropped unread because the inbox was full."""
-        return self._inbox.dropped
-
     def _prepare(self) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=True)
 
     def _has_stopped(self) -> bool:
         return self._inbox.ended or super()._has_stopped()
-
-    async def recv(self) -> MessageEvent:
-        """The next event, waiting for it.
-
-        After the stream stopped, the unread events still come out first; then
-        :class:`~rtlab.errors.ConnectionFailed` (it failed) or
-        :class:`~rtlab.errors.ClientClosed` (closed, or 204).
-        """
-        items = self._inbox.items
-        if items:  # the fast path: no waiting, no task switch
-            return items.popleft()
-        return await self._inbox.get()
 
     async def close(self) -> None:
         """Stop for good: cancel a pending reconnect and the open request, end ``recv``."""

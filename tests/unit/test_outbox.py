@@ -59,6 +59,35 @@ class OutboxModel(RuleBasedStateMachine):
             self.in_flight.append(item)
         self.where[item] = "writing"
 
+    @precondition(lambda self: self.queue)
+    @rule(tracked=st.booleans(), ok=st.booleans())
+    def write_the_head(self, tracked: bool, ok: bool) -> None:
+        """The ``with outbox.sending(...)`` form: written, or back at the head."""
+        head = self.queue[0]
+        try:
+            with self.box.sending(item_key if tracked else None) as item:
+                assert item == head and len(self.box) == self.pending()  # still pending
+                if not ok:
+                    raise ConnectionError("link broke")
+        except ConnectionError:
+            assert list(self.box.queued)[0] == head
+            return
+        self.queue.pop(0)
+        if tracked:
+            self.in_flight.append(head)
+        self.where[head] = "in flight" if tracked else "done"
+
+    @precondition(lambda self: self.in_flight)
+    @rule(data=st.data())
+    def ack_timed_out(self, data: st.DataObject) -> None:
+        item = data.draw(st.sampled_from([i for i in self.in_flight if i not in self.writing]
+                                         or [None]))
+        if item is None:
+            return
+        assert self.box.forget(item_key(item)) == item
+        self.in_flight.remove(item)
+        self.where[item] = "done"  # the caller re-sends it as a new message, or gives up
+
     @precondition(lambda self: self.writing)
     @rule(data=st.data(), ok=st.booleans())
     def finish_write(self, data: st.DataObject, ok: bool) -> None:
