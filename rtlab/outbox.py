@@ -179,19 +179,37 @@ class Inbox(Generic[T]):
 
     def put(self, item: T) -> None:
         """Keep ``item`` for a reader; when full, drop the oldest unread one, visibly."""
-        if not self.size:
-            return
         items = self.items
         if len(items) >= self.size:
+            if not self.size:
+                return
             items.popleft()
-            self.dropped += 1
-            if self.dropped % 1000 == 1 and self._timeline is not None:
-                self._timeline.record(
-                    NOTE, detail=f"inbox full ({self.size}): {self.dropped} unread "
-                    f"{self._what} dropped so far; {self._hint}")
+            self._count_drops(1)
         items.append(item)
         if self._waiters:
             self.wake()
+
+    def extend(self, new: list[T]) -> None:
+        """:meth:`put` each of ``new``, in order (one call for a whole chunk of events)."""
+        if not self.size:
+            return
+        items = self.items
+        items.extend(new)
+        over = len(items) - self.size
+        if over > 0:
+            for _ in range(over):
+                items.popleft()
+            self._count_drops(over)
+        if self._waiters:
+            self.wake()
+
+    def _count_drops(self, n: int) -> None:
+        """Count ``n`` more drops; note the first and every thousandth on the timeline."""
+        before, self.dropped = self.dropped, self.dropped + n
+        if (self.dropped - 1) // 1000 > (before - 1) // 1000 and self._timeline is not None:
+            self._timeline.record(
+                NOTE, detail=f"inbox full ({self.size}): {self.dropped} unread "
+                f"{self._what} dropped so far; {self._hint}")
 
     def end(self, error: BaseException) -> None:
         """Nothing more comes: once the unread items are out, :meth:`get` raises ``error``."""

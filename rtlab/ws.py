@@ -277,7 +277,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
         """Write the head of the outbox; False (and it stays at the head) if the link broke."""
         self._sending = True
         try:
-            with self._outbox.sending(self._ack_key) as item:
+            with self._outbox.sending(self._ack_key if self.ack_id is not None else None) as item:
                 await ws.send(item.text)
         except ConnectionClosed:
             return False  # it goes again on the next link
@@ -286,8 +286,9 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
         self.timeline.record(FRAME_OUT, data=item.data)
         return True
 
-    def _ack_key(self, item: _Outgoing) -> str | None:
-        return item.id if self.ack_id is not None else None
+    @staticmethod
+    def _ack_key(item: _Outgoing) -> str | None:
+        return item.id
 
     async def _sender(self, ws: ClientConnection) -> None:
         outbox = self._outbox

@@ -228,7 +228,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
         """Feed the parser until the stream ends; deliver each event in order."""
         parser = EventStreamParser(last_event_id=self.last_event_id, max_size=self.max_event_size)
         record = self.timeline.record
-        deliver = self._inbox.put
+        deliver = self._inbox.extend
         try:
             async for chunk in response.aiter_bytes():
                 events = parser.feed(chunk)
@@ -240,7 +240,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
                 if events:
                     for event in events:
                         record(FRAME_IN, data=event)
-                        deliver(event)
+                    deliver(events)
                     self.received += len(events)
         finally:
             parser.close()  # an unfinished event is discarded, as the spec says

@@ -169,25 +169,29 @@ def test_outbox_refuses_bad_knobs() -> None:
 
 # -- the inbox ----------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None)
-@given(size=st.integers(0, 8), ops=st.lists(st.booleans(), max_size=80))
-def test_inbox_keeps_the_newest_in_order_and_counts_every_drop(size: int, ops: list[bool]) -> None:
+@given(size=st.integers(0, 8), ops=st.lists(st.integers(-1, 3), max_size=80))
+def test_inbox_keeps_the_newest_in_order_and_counts_every_drop(size: int, ops: list[int]) -> None:
+    """op -1: read one; 0: put one; k > 0: a chunk of k items at once (``extend``)."""
     inbox: Inbox[int] = Inbox(size)
     sent, read, unread, dropped = 0, [], [], []
-    for is_put in ops:
-        if is_put:
-            inbox.put(sent)
-            if size:
-                if len(unread) == size:
+    for op in ops:
+        if op >= 0:
+            chunk = list(range(sent, sent + max(op, 1)))
+            inbox.put(chunk[0]) if op == 0 else inbox.extend(chunk)
+            for item in chunk:
+                unread.append(item)
+                if len(unread) > size:
                     dropped.append(unread.pop(0))  # the oldest unread goes first
-                unread.append(sent)
-            sent += 1
+            sent += len(chunk)
         elif inbox.items:
             read.append(inbox.items.popleft())
             assert read[-1] == unread.pop(0)  # order kept
         assert list(inbox.items) == unread and len(inbox) <= size
-    assert inbox.dropped == len(dropped)
     if size:  # every item is read, unread, or counted as dropped
+        assert inbox.dropped == len(dropped)
         assert sorted(read + unread + dropped) == list(range(sent))
+    else:
+        assert inbox.dropped == 0 and not inbox.items  # size 0 keeps nothing, counts nothing
 
 
 async def test_inbox_get_waits_then_drains_then_raises_the_end() -> None:
@@ -218,16 +222,17 @@ async def test_inbox_end_wakes_every_waiter() -> None:
             await waiter
 
 
-def test_a_full_inbox_notes_its_drops_on_the_timeline() -> None:
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_a_full_inbox_notes_its_drops_on_the_timeline(chunk: int) -> None:
     timeline = Timeline()
     inbox: Inbox[int] = Inbox(2, timeline, what="events")
-    for n in range(1005):
-        inbox.put(n)
+    for start in range(0, 1005, chunk):
+        inbox.extend(list(range(start, min(start + chunk, 1005))))
     notes = [e.detail for e in timeline.of_kind(NOTE)]
     assert inbox.dropped == 1003 and list(inbox.items) == [1003, 1004]
-    assert notes == ["inbox full (2): 1 unread events dropped so far; call recv() or raise "
-                     "inbox_size", "inbox full (2): 1001 unread events dropped so far; call "
-                     "recv() or raise inbox_size"]
+    assert len(notes) == 2  # the first drop, and once more past the thousandth
+    assert notes[0].startswith("inbox full (2): ") and notes[0].endswith(
+        " unread events dropped so far; call recv() or raise inbox_size")
 
 
 def test_an_inbox_of_size_zero_keeps_nothing() -> None:
