@@ -254,6 +254,9 @@ class Reconnect:
             self.attempt += 1  # the reconnect with fresh credentials is a numbered attempt
             self.refreshed = True
         elif do is Do.OPEN:
+            if happened is H.START:  # a new life (a link restarted after it stopped)
+                self.attempt, self.refreshed, self.opened_at = 0, False, None
+                self._delays = self.policy.delays(self.rng)
             if happened is H.REFRESHED:
                 self._schedule(0.0, now, REFRESHED_NOW)
             if self.attempt:

@@ -42,8 +42,9 @@ rtlab                         ``websockets.asyncio.client.connect``
 ``heartbeat_interval``        ``ping_interval`` (rtlab sets the library's to None)
 ``heartbeat_timeout``         ``ping_timeout``
 ``connect_timeout``           ``open_timeout``
-``policy``, ``max_attempts``  none: ``connect`` used as ``async for`` retries with
-                              its own fixed backoff, forever
+``policy``                    ``reconnect_delays`` (``async for ws in connect(...)``)
+``max_attempts``              none: it retries until ``process_exception`` calls an
+                              error fatal
 ``queue_size``, ``overflow``  none: ``send`` on a closed connection raises
 ``inbox_size``                ``max_queue`` (frames, and it pushes back on the
                               server instead of dropping)

@@ -45,8 +45,9 @@ rtlab                      httpx / httpx-sse / the browser's ``EventSource``
 ``heartbeat_timeout``      httpx ``Timeout(read=...)``: the longest silence tolerated
 ``connect_timeout``        httpx ``Timeout(connect=...)`` (and ``write``, ``pool``)
 ``retry``                  the spec's *reconnection time*, set by the ``retry:`` field
-``policy``,                none: ``EventSource`` waits the reconnection time, forever;
-``max_attempts``           httpx-sse does not reconnect at all
+``policy``,                none: ``EventSource`` waits the reconnection time (the spec
+``max_attempts``           lets a browser add an exponential backoff) and never gives up;
+                           httpx-sse does not reconnect at all
 ``inbox_size``             none: ``aiter_sse`` yields as you iterate
 ``close()``                ``EventSource.close()``
 =========================  ============================================================

@@ -187,6 +187,20 @@ def test_no_refresh_possible_stops_with_the_reason_unchanged() -> None:
     assert (stop.do, stop.reason) == (Do.STOP, "credentials refused: bad token")
 
 
+def test_a_new_start_forgets_the_previous_life() -> None:
+    c = core(max_attempts=1, can_refresh=True)
+    c.step(H.START, now=0.0)
+    c.step(H.REFUSED, now=0.0)
+    c.step(H.REFRESHED, now=0.0)
+    # attempt 1 was the reconnect with fresh credentials: max_attempts is spent
+    assert c.step(H.FAILED, now=0.0).do is Do.GIVE_UP
+    c.step(H.START, now=5.0)  # a new subscription starts the link again
+    again = c.step(H.FAILED, now=5.0)
+    assert (again.do, again.attempt, again.delay) == (Do.WAIT, 1, 1.0)
+    c.step(H.WAITED, now=6.0)
+    assert c.step(H.REFUSED, now=6.0).do is Do.REFRESH  # the refresh budget is back too
+
+
 def test_a_constant_policy_and_no_max_attempts_never_give_up() -> None:
     c = core(policy=Constant(0.1))
     c.step(H.START, now=0.0)
