@@ -37,8 +37,11 @@ protocol, and everything that decides that life lives in this file::
 5. ``fatal``: a failure no retry can fix (a bad URL or scheme, a 4xx answer other
    than 408/429, a close code naming a client error such as 4400, a refusal by server
    middleware, SSE's wrong content type, a refresh that failed): stop at once in
-   ``error``, with the reason.
-6. ``ended``: the server said "no more" (SSE ``204``): stop in ``disconnected``.
+   ``error``, with the reason. Which outcome a failure is, is the driver's call (its
+   protocol knows): ``ReconnectingWebSocket`` and ``SocketIOClient`` still report a bad
+   URL or a 4xx handshake answer as ``failed``, and retry it.
+6. ``ended``: the server said "no more" (SSE ``204``; a Socket.IO server-side
+   disconnect would be another): stop in ``disconnected``.
 7. ``closed``: the client's own ``close()`` (or the last subscription gone): stop in
    ``disconnected`` from wherever it was.
 
