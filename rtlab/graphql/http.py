@@ -52,6 +52,11 @@ def payload_of(request: GraphQLRequest, include_query: bool = True) -> dict[str,
     return payload
 
 
+#: What a GET asks for (GraphQL over HTTP §Accept): without it a server may answer a GET
+#: that has no ``query`` with its HTML IDE (strawberry serves GraphiQL with a 200).
+GET_ACCEPT = "application/graphql-response+json, application/json;q=0.9"
+
+
 def get_params(payload: Mapping[str, Any]) -> dict[str, str]:
     """GraphQL over HTTP GET parameters: strings as they are, objects as compact JSON."""
     return {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
@@ -126,12 +131,14 @@ class HttpLink(Link):
                 assert transport.client is not None
                 http = await transport.client.get(
                     self.url, params=get_params(payload_of(request, include_query)),
-                    headers=headers)
+                    headers={"Accept": GET_ACCEPT, **headers})
                 return answer_of(http, self.url)
             extra: dict[str, Any] = {"headers": headers}
             if not include_query:
                 extra["json"] = payload_of(request, include_query=False)
             result = await transport.execute(request, extra_args=extra)
+        except NetworkError:
+            raise  # already says what happened (it is an OSError: keep it from the clause below)
         except TransportServerError as exc:
             raise NetworkError(f"HTTP {exc.code} from {self.url}: {exc}", exc.code) from exc
         except (TransportError, httpx.TransportError, OSError) as exc:

@@ -9,9 +9,10 @@ to and read from the socket, not estimated from bodies:
   sent), chunk framing and keep-alive reuse are all in the numbers, and a response an
   HTTP cache answered without asking the server adds nothing;
 * :func:`counting_connection` is a ``websockets`` client connection class that counts
-  the raw frames (after permessage-deflate) for WebSocket clients
-  (``connect(..., create_connection=counting_connection(stats))``; rtlab's
-  :class:`~rtlab.ws.ReconnectingWebSocket` passes the option through).
+  the raw frames (after permessage-deflate):
+  ``connect(..., create_connection=counting_connection(stats))``. (rtlab's
+  :class:`~rtlab.ws.ReconnectingWebSocket` uses a connection class of its own; pass it
+  as ``base`` to count that one.)
 
 ``operations`` are what callers asked a link for; ``requests`` the HTTP requests a link
 issued (a batch is one, a request served by an HTTP cache is one too); ``round_trips``
@@ -201,13 +202,14 @@ class _CountingWrite:
         return getattr(self._transport, name)
 
 
-def counting_connection(stats: WireStats) -> type[ClientConnection]:
-    """A ``websockets`` connection class that counts raw bytes into ``stats``.
+def counting_connection(stats: WireStats,
+                        base: type[ClientConnection] = ClientConnection) -> type[ClientConnection]:
+    """A ``websockets`` connection class (a subclass of ``base``) that counts raw bytes.
 
     The bytes include the opening handshake and the control frames (pings, close).
     """
 
-    class CountingConnection(ClientConnection):
+    class CountingConnection(base):  # type: ignore[valid-type,misc]
         def connection_made(self, transport: Any) -> None:
             stats.connections += 1
             super().connection_made(transport)
