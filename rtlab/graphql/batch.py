@@ -11,14 +11,14 @@ Apollo's ``BatchHttpLink`` is the reference (``@apollo/client/link/batch``,
 * ``batch_key`` (``batchKey``): only operations with the same key share a batch. The
   default key is the URL and the headers (as Apollo's), plus here the operation kind.
 
-What a batch never mixes: subscriptions are refused (they belong on a WebSocket:
-route them with ``split``), and mutations are sent alone unless
-``batch_mutations=True``, and even then only with other mutations. An operation
-that asks to be sent its own way (``context["http"]``: GET, or a persisted-query hash
-without the document) or opts out (``context["batch"] = False``) goes alone too. Many servers
-(Apollo Server among them) run the operations of one batch concurrently, so a query
-next to a mutation, or two mutations, have no order; sending them alone keeps
-the order the caller wrote.
+What a batch never mixes: subscriptions are refused (they belong on a WebSocket: route
+them with ``split``), and mutations are sent alone unless ``batch_mutations=True``, and
+even then only with other mutations. An operation that asks to be sent its own way
+(``context["http"]``: GET, or a persisted-query hash without the document) or opts out
+(``context["batch"] = False``) goes alone too. Servers may run the operations of one
+batch concurrently (the Apollo Router's batching documents exactly that; ours runs them
+in order), so a query next to a mutation, or two mutations, have no order; sending them
+alone keeps the order the caller wrote.
 
 The server answers a JSON array in request order; answer *i* goes to caller *i*. An
 operation that fails inside the batch (a GraphQL error, even a request error such as a
