@@ -1,12 +1,17 @@
 """rtlab's GraphQL client: a normalized cache, fetch and error policies, a persistent store.
 
 The cores here are pure (no I/O, no clock): :class:`NormalizedCache`
-(:mod:`rtlab.graphql.cache`), the policy tables (:mod:`rtlab.graphql.policies`)
-and the SQLite store (:mod:`rtlab.graphql.store`).
+(:mod:`rtlab.graphql.cache`), the policy tables (:mod:`rtlab.graphql.policies`),
+the SQLite store (:mod:`rtlab.graphql.store`), the batch plan (:mod:`rtlab.graphql.batch`)
+and the persisted-query verdicts (:mod:`rtlab.graphql.persisted`). Network optimisation
+links: :class:`BatchHttpLink`, :class:`PersistedQueryLink`, :class:`DedupLink`, an HTTP
+cache (:class:`HttpCache`), and :class:`WireStats` counting what really goes on the wire.
 """
 
+from rtlab.graphql.batch import BatchHttpLink, BatchPlan
 from rtlab.graphql.cache import NormalizedCache, ReadResult, Watch, WriteReport
 from rtlab.graphql.client import GraphQLClient, ObservableQuery, QueryResult
+from rtlab.graphql.dedup import DedupLink
 from rtlab.graphql.documents import (
     CacheError,
     DocumentError,
@@ -15,6 +20,7 @@ from rtlab.graphql.documents import (
     parse_document,
 )
 from rtlab.graphql.http import HttpLink
+from rtlab.graphql.httpcache import HttpCache
 from rtlab.graphql.keys import DELETE, MISSING, ROOT_MUTATION, ROOT_QUERY, Ref
 from rtlab.graphql.links import (
     AuthLink,
@@ -30,6 +36,7 @@ from rtlab.graphql.links import (
 )
 from rtlab.graphql.normalize import WriteError
 from rtlab.graphql.pagination import append, offset_limit
+from rtlab.graphql.persisted import PersistedQueryLink
 from rtlab.graphql.plan import FieldPolicy
 from rtlab.graphql.policies import (
     CacheStatus,
@@ -43,10 +50,19 @@ from rtlab.graphql.policies import (
     status_of,
 )
 from rtlab.graphql.store import SqliteStore, StoreVersionError, load, save
+from rtlab.graphql.wire import CountingTransport, WireStats, counting_connection
 from rtlab.graphql.ws import WebSocketLink
 
 __all__ = [
     "AuthLink",
+    "BatchHttpLink",
+    "BatchPlan",
+    "CountingTransport",
+    "DedupLink",
+    "HttpCache",
+    "PersistedQueryLink",
+    "WireStats",
+    "counting_connection",
     "ErrorLink",
     "GraphQLClient",
     "HttpLink",
