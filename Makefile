@@ -16,6 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: lab test unit integration notebooks browser bench serve lint clean
 
 $(STAMP): pyproject.toml
+	tools/setup-system lab
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[lab,test,bench]'
@@ -25,6 +26,7 @@ lab: $(STAMP)
 	$(BIN)/python -m rtlab.labapp
 
 test: $(STAMP)
+	tools/setup-system test
 	$(BIN)/ruff check rtlab servers tests benchmarks
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
@@ -38,6 +40,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/notebooks
 
 browser: $(STAMP)
+	tools/setup-system test
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 bench: $(STAMP)
@@ -50,4 +53,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check rtlab servers tests benchmarks
 
 clean:
-	rm -rf $(VENV) .jupyter .pytest_cache test-artifacts
+	rm -rf $(VENV) .jupyter .pytest_cache test-artifacts .browsers

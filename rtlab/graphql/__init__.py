@@ -1,10 +1,13 @@
 """rtlab's GraphQL client: a normalized cache, fetch and error policies, a persistent store.
 
 The cores here are pure (no I/O, no clock): :class:`NormalizedCache`
-(:mod:`rtlab.graphql.cache`), the policy tables (:mod:`rtlab.graphql.policies`) and the
-wire format of GraphQL over WebSocket (:mod:`rtlab.graphql.wsprotocol`); the shells are
-the links (:mod:`rtlab.graphql.http` on httpx and gql, :mod:`rtlab.graphql.ws` on
-websockets), the client and the SQLite store.
+(:mod:`rtlab.graphql.cache`), the policy tables (:mod:`rtlab.graphql.policies`), the
+persisted-query verdicts (:mod:`rtlab.graphql.persisted`) and the wire format of GraphQL
+over WebSocket (:mod:`rtlab.graphql.wsprotocol`); the shells are the links
+(:mod:`rtlab.graphql.http` on httpx and gql, :mod:`rtlab.graphql.ws` on websockets), the
+client and the SQLite store. Network optimisation links: :class:`BatchHttpLink` (with
+its pure :class:`BatchPlan`), :class:`PersistedQueryLink`, :class:`DedupLink`, an HTTP
+cache (:class:`HttpCache`), and :class:`WireStats` counting what really goes on the wire.
 
 This package's face is lazy: ``from rtlab.graphql import NormalizedCache`` loads the
 cache only, so ``import rtlab.graphql.cache`` never pulls in websockets, httpx, gql or
@@ -18,6 +21,11 @@ from typing import Any
 
 #: public name -> the module (under rtlab.graphql) that defines it
 _HOMES: dict[str, str] = {
+    **dict.fromkeys(["BatchHttpLink", "BatchPlan"], "batch"),
+    "DedupLink": "dedup",
+    "HttpCache": "httpcache",
+    "PersistedQueryLink": "persisted",
+    **dict.fromkeys(["CountingTransport", "WireStats", "counting_connection"], "wire"),
     **dict.fromkeys(["NormalizedCache", "ReadResult", "Watch", "WriteReport"], "cache"),
     **dict.fromkeys(["GraphQLClient", "ObservableQuery", "QueryResult"], "client"),
     **dict.fromkeys(["CacheError", "DocumentError", "VariableError", "add_typename",

@@ -1,10 +1,12 @@
 """The GraphQL demo server: ``POST/GET /graphql`` (:mod:`.endpoint`) and ``WS /graphql``
 (:mod:`.ws`) over one schema (:mod:`.schema`), seeded data (:mod:`.data`), an in-process
-pub/sub (:mod:`.pubsub`), presence (:mod:`.presence`), persisted queries (:mod:`.apq`) and
-abuse limits (:mod:`.limits`)."""
+pub/sub (:mod:`.pubsub`), presence (:mod:`.presence`), persisted queries (:mod:`.apq`),
+HTTP caching of GET answers (:mod:`.httpcache`) and abuse limits (:mod:`.limits`)."""
 
 from __future__ import annotations
 
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from servers.graphql.endpoint import GraphQLEndpoint
@@ -13,6 +15,9 @@ from servers.graphql.ws import GraphQLWebSocket
 
 PATH = "/graphql"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # all answered in GraphQL JSON (405)
+#: Answers of at least this many bytes are gzipped for clients that accept gzip (zlib's
+#: default level 6: most of level 9's saving for much less CPU).
+GZIP = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
 
 def routes(app: GraphQLApp | None = None) -> list[BaseRoute]:
@@ -20,7 +25,7 @@ def routes(app: GraphQLApp | None = None) -> list[BaseRoute]:
     app = app or GraphQLApp()
     schema = build_schema()
     return [
-        Route(PATH, GraphQLEndpoint(schema, app).handle, methods=list(METHODS)),
+        Route(PATH, GraphQLEndpoint(schema, app).handle, methods=list(METHODS), middleware=[GZIP]),
         WebSocketRoute(PATH, GraphQLWebSocket(schema, app)),
     ]
 

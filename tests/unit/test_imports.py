@@ -37,10 +37,13 @@ CORES = [
     "rtlab.graphql.normalize",
     "rtlab.graphql.pagination",
     "rtlab.graphql.optimistic",
+    "rtlab.graphql.persisted",
+    "rtlab.graphql.dedup",
 ]
 
 SHELLS = ["rtlab.ws", "rtlab.socketio", "rtlab.sse.client", "rtlab.graphql.ws",
-          "rtlab.graphql.http", "rtlab.graphql.store"]
+          "rtlab.graphql.http", "rtlab.graphql.batch", "rtlab.graphql.wire",
+          "rtlab.graphql.store"]
 
 SCRIPT = textwrap.dedent(
     """
