@@ -18,6 +18,7 @@ from typing import Any
 
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute
 
 
@@ -64,8 +65,6 @@ class Score:
 
 def read_scores(db_url: str, assignment: str = "exercises") -> list[Score]:
     """Every graded cell of every submission in nbgrader's gradebook."""
-    from nbgrader.api import Gradebook
-
     scores = []
     with Gradebook(db_url) as gb:
         for submission in gb.assignment_submissions(assignment):
