@@ -28,8 +28,8 @@ pytestmark = pytest.mark.timeout(600)
 
 REPO = Path(__file__).resolve().parents[2]
 EXERCISES = REPO / "notebooks" / "exercises"
-CELL_TIMEOUT = 10
-GRADE_BUDGET_S = 240  # a hang costs one cell timeout; the rest is kernels and servers
+CELL_TIMEOUT = 15  # a solution's slowest cell takes ~4 s; the machine may be busy
+GRADE_BUDGET_S = 300  # a hang costs one cell timeout; the rest is kernels and servers
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 
 
@@ -155,7 +155,7 @@ def test_stubs_fail_every_check_in_one_line_and_every_other_cell_runs(graded: di
 
 def test_a_hang_and_a_dead_kernel_cost_only_what_did_not_run(graded: dict) -> None:
     scores = {s.cell: s.score for s in _auto(graded["scores"], "broken", "04")}
-    assert scores == {"ex1-check": 0, "ex2-check": 3, "ex3-check": 0}, scores
+    assert scores == {"ex1-check": 0, "ex2-check": 3, "ex3-check": 0, "ex4-check": 0}, scores
     others = _auto(graded["scores"], "broken", "06")
     assert others and all(s.score == s.max_score for s in others)
     assert graded["seconds"] < GRADE_BUDGET_S
