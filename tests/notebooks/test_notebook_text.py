@@ -1,7 +1,8 @@
 """What a student reads fits the page and points somewhere real.
 
 - Every line of code in a course notebook fits in 88 columns (no sideways scrollbar).
-- "section N" in a notebook's prose names a section that notebook has (``## N ·``), and
+- "section N" in a notebook's prose names a section that notebook has (``## N ·``; an RFC's
+  "section 5.5.2" is not one of ours), and
   "Pitfall N" names a pitfall it has (``**Pitfall N``).
 - "notebook NN" names a notebook of the course.
 """
@@ -15,7 +16,7 @@ import nbformat
 MAX_COLUMNS = 88
 SECTION = re.compile(r"^##\s+(\d+)\s+·", re.M)
 PITFALL = re.compile(r"\*\*Pitfall (\d+)")
-SECTION_REF = re.compile(r"\b[Ss]ections? (\d+)(?:(?:,| and| to) (\d+))?")
+SECTION_REF = re.compile(r"(?<!RFC \d{4}, )\b[Ss]ections? (\d+)(?![.\d])(?:(?:,| and| to) (\d+))?")
 PITFALL_REF = re.compile(r"\bPitfalls? (\d+)\b")
 NOTEBOOK_REF = re.compile(r"\b[Nn]otebooks? (\d\d)\b")
 
