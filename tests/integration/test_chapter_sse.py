@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rtlab.chapter import ChapterSSEService
-from rtlab.sse import EventSourceFailed, ReconnectingEventSource
+from rtlab.sse import ConnectionFailed, ReconnectingEventSource
 from rtlab.waiting import until
 
 
@@ -41,7 +41,7 @@ async def test_any_200_is_connected_whatever_the_content_type(shared_server):
     try:
         service.connect()
         await until(service.timeline, lambda t: "connected" in t.states(), timeout=5)
-        with pytest.raises(EventSourceFailed, match="Content-Type"):
+        with pytest.raises(ConnectionFailed, match="Content-Type"):
             await fixed.connect(timeout=5)
     finally:
         await service.dispose()
