@@ -52,11 +52,6 @@ class Run:
     seconds: float
     answers: tuple[Response, ...] = field(default=(), repr=False, compare=False)
 
-    def __str__(self) -> str:
-        return (f"{self.label}: {self.operations} operations, {self.round_trips} round trips, "
-                f"{self.connections} new connections, {self.bytes_up} B up, "
-                f"{self.bytes_down} B down, {self.seconds * 1000:.1f} ms")
-
 
 async def send(label: str, link: Link, ops: Sequence[Operation], *, at_once: bool = True,
                wire: WireStats | None = None) -> Run:
