@@ -35,8 +35,11 @@ Query parameters (all optional):
   SSE way to say "stop, for good") or an error status 400-599 with a JSON body.
 
 ``GET /sse/stats`` answers ``{"streams", "by_path", "opened", "closed", "feeds": [...]}``;
-with ``?streams=N&timeout=S`` it first waits (up to S seconds) until exactly N streams are
-open, so a test can await a disconnect being noticed instead of polling.
+with ``?streams=N&timeout=S`` it first waits (up to S seconds, at most 30) until exactly N
+streams are open, so a test can await a disconnect being noticed instead of polling.
+
+Every numeric parameter is checked: a finite number in its range (``nan``, ``inf``, negatives
+and words answer 400 naming the parameter and the range).
 
 Disconnects are noticed by sse-starlette (``http.disconnect``), which cancels the stream's
 generator; its ``finally`` updates the counts. A stream whose connection is frozen by
@@ -52,17 +55,20 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from servers import auth
-from servers.websocket import price
+from servers import auth, badinput, feeds
+from servers.feeds import iso
+from servers.httpjson import JSONResponse
+
+if TYPE_CHECKING:
+    from servers.app import Server
 
 CAPACITY = 1000  # events kept per feed for replay
 BATCH = 256  # at most this many events per write
@@ -72,33 +78,9 @@ DEFAULT_RETRY_MS = 1000
 MAX_RETRY_MS = 600_000
 DEFAULT_PING = 5.0
 MIN_PING = 0.05
+MAX_STATS_WAIT = 30.0  # seconds /sse/stats?streams=N&timeout=S may wait
+MAX_STREAMS_WAITED = 100_000
 SEP = "\r\n"
-
-_TOPICS = ("markets", "science", "weather", "sports", "culture", "technology", "health",
-           "travel", "politics", "space", "climate", "education")
-_VERBS = ("surges", "stalls", "surprises", "rebounds", "slows", "shifts")
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
-
-
-def news_item(n: int, ts: float) -> dict[str, Any]:
-    """News item ``n``: deterministic text, so every run and notebook shows the same feed."""
-    topic, verb = _TOPICS[n % len(_TOPICS)], _VERBS[(n // len(_TOPICS)) % len(_VERBS)]
-    return {
-        "id": n,
-        "title": f"{topic.capitalize()} {verb} (story {n})",
-        "summary": f"Item {n} of the demo feed: {topic} news, published at a steady rate.",
-        "timestamp": iso(ts),
-    }
-
-
-def tick_item(n: int, ts: float) -> dict[str, Any]:
-    return {"seq": n, "price": price(n), "timestamp": iso(ts)}
-
 
 @dataclass(frozen=True)
 class Topic:
@@ -109,8 +91,8 @@ class Topic:
 
 
 TOPICS = {
-    "news": Topic("/sse/news", "news", 1.0, news_item),
-    "ticker": Topic("/sse/ticker", "tick", 0.25, tick_item),
+    "news": Topic("/sse/news", "news", 1.0, feeds.news_item),
+    "ticker": Topic("/sse/ticker", "tick", 0.25, feeds.tick_item),
 }
 
 
@@ -306,18 +288,29 @@ class Hub:
                                 "oldest": feed.oldest, "latest": feed.latest}, id=feed.latest)
 
 
+class BadParam(ValueError):
+    """A query parameter out of its range; the message names it and the range."""
+
+
 def _number(request: Request, name: str, default: float, low: float, high: float,
-            zero_ok: bool = False) -> float:
+            zero_ok: bool = False, integer: bool = False) -> float:
+    """A finite number from ``low`` to ``high`` (``nan``, ``inf`` and negatives are refused:
+    ``float()`` parses them all, and every comparison with ``nan`` is false)."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    value = float(raw)  # ValueError -> 400
+    kind = "an integer" if integer else "a number"
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise BadParam(f"{name} must be {kind}, got {badinput.shorten(raw, 40)!r}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
+        raise BadParam(f"{name} must be a finite number, got {badinput.shorten(raw, 40)!r}")
     if zero_ok and value == 0:
         return 0.0
     if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}" + (" (or 0)" if zero_ok else ""))
+        raise BadParam(f"{name} must be {kind} from {low:g} to {high:g}"
+                       + (" (or 0)" if zero_ok else "") + f", got {value:g}")
     return value
 
 
@@ -326,8 +319,13 @@ def _problem(status: int, message: str, **headers: str) -> JSONResponse:
                         headers=headers or None)
 
 
-def routes(registry: Any = None) -> list[Route]:
-    hub = Hub(registry)
+def _bad_param(request: Request, exc: BadParam) -> JSONResponse:
+    badinput.report_scope(request.scope, str(exc))
+    return _problem(400, f"bad query parameter: {exc}")
+
+
+def routes(server: Server | None = None) -> list[Route]:
+    hub = Hub(server.registry if server is not None else None)
 
     def endpoint(topic: Topic) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
@@ -340,7 +338,7 @@ def routes(registry: Any = None) -> list[Route]:
                 if status == 204:
                     return Response(status_code=204)
                 if not 400 <= status <= 599:
-                    return _problem(400, "status must be 204 or 400-599")
+                    return _bad_param(request, BadParam("status must be 204 or 400-599"))
                 extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
                 return _problem(status, f"status {status} asked for by ?status=", **extra)
             if params.get("auth") not in (None, "", "0"):
@@ -353,8 +351,8 @@ def routes(registry: Any = None) -> list[Route]:
                                    MIN_INTERVAL, MAX_INTERVAL, zero_ok=True)
                 retry_ms = int(_number(request, "retry", DEFAULT_RETRY_MS, 0, MAX_RETRY_MS))
                 ping = _number(request, "ping", DEFAULT_PING, MIN_PING, 3600, zero_ok=True)
-            except ValueError as exc:
-                return _problem(400, f"bad query parameter: {exc}")
+            except BadParam as exc:
+                return _bad_param(request, exc)
             requested = request.headers.get("last-event-id")
             if requested is None:
                 requested = params.get("lastEventId")
@@ -376,10 +374,10 @@ def routes(registry: Any = None) -> list[Route]:
         wanted = request.query_params.get("streams")
         if wanted is not None:
             try:
-                n = int(wanted)
-                timeout = min(float(request.query_params.get("timeout", "5")), 30.0)
-            except ValueError:
-                return _problem(400, "streams must be an integer, timeout a number")
+                n = int(_number(request, "streams", 0, 0, MAX_STREAMS_WAITED, integer=True))
+                timeout = _number(request, "timeout", 5.0, 0, MAX_STATS_WAIT)
+            except BadParam as exc:
+                return _bad_param(request, exc)
             deadline = asyncio.get_running_loop().time() + timeout
             while hub.open_streams != n:
                 hub.changed.clear()

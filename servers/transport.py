@@ -16,36 +16,16 @@ import asyncio
 import collections
 import contextlib
 import socket
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-CHAOS_PREFIX = "/_chaos"
+from servers import badinput
+from servers.protocols import FAULT_NAMES, classify
 
-
-def classify(scope: dict[str, Any] | None) -> tuple[str, str] | None:
-    """Map a connection's current scope to ``(protocol, endpoint)``; None = not countable.
-
-    Protocols: ``ws`` (raw WebSocket, e.g. /ws/*), ``graphql`` (HTTP or WS on /graphql),
-    ``socketio`` (/socket.io/, any transport), ``sse`` (/sse/*), ``http`` (anything else),
-    ``chaos`` (/_chaos/*, never frozen, delayed or dropped).
-    """
-    if not scope:
-        return None
-    path = scope.get("path", "")
-    if path.startswith(CHAOS_PREFIX):
-        return "chaos", path
-    if path.startswith("/socket.io"):
-        return "socketio", "/socket.io/"
-    if path.startswith("/graphql"):
-        return "graphql", path
-    if scope.get("type") == "websocket":
-        return "ws", path
-    if path.startswith("/sse"):
-        return "sse", path
-    return "http", path
-
+__all__ = ["FreezableTransport", "Registry", "classify", "make_protocols"]
 
 class Registry:
     """Open connections of one server plus the link faults that apply to them."""
@@ -67,7 +47,7 @@ class Registry:
         for proto in list(self.protocols):
             # No scope yet = no request parsed: not counted, and never a chaos call's own link.
             kind = classify(getattr(proto, "scope", None))
-            if kind is None or kind[0] == "chaos":
+            if kind is None or kind[0] not in FAULT_NAMES:
                 continue
             out.append((proto, kind[0], kind[1]))
         return out
@@ -146,7 +126,7 @@ class FreezableTransport:
 
     def _exempt(self) -> bool:
         kind = classify(getattr(self.owner, "scope", None))
-        return kind is not None and kind[0] == "chaos"
+        return kind is not None and kind[0] not in FAULT_NAMES
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -274,6 +254,30 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def refuse_handshake(proto: WebSocketsSansIOProtocol, exc: Exception) -> None:
+    """Answer a handshake that websockets could not parse, then close.
+
+    uvicorn hands an upgrade request that h11 accepted (up to 16 KB of headers) to websockets,
+    whose parser allows 8 KB per line and 128 headers (``websockets.http11``). When it refuses
+    one it sets ``handshake_exc`` and emits no event, and uvicorn, which only writes on events,
+    leaves the client hanging until its own timeout. websockets has usually prepared the answer
+    (414 or 431, RFC 6585); it is sent here, or a 400 naming the cause when there is none."""
+    answer = b"".join(proto.conn.data_to_send())
+    cause = exc.__cause__ or exc
+    badinput.report("WS handshake", f"{proto.client[0]}:{proto.client[1]}" if proto.client
+                    else "?", f"handshake refused: {exc}" + (f" ({cause})" if cause is not exc
+                                                             else ""))
+    if not answer:
+        body = f"Failed to open a WebSocket connection: {exc} ({cause}).\n".encode()
+        answer = (f"HTTP/1.1 400 {HTTPStatus(400).phrase}\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    proto.handshake_initiated = True
+    if not proto.transport.is_closing():
+        proto.transport.write(answer)
+        proto.transport.close()
+
+
 def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocketsSansIOProtocol]]:
     """Protocol classes for ``uvicorn.Config(http=..., ws=...)`` bound to ``registry``."""
 
@@ -309,6 +313,11 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
                 self.transport.connection_lost()
             super().connection_lost(exc)
 
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if not self.handshake_initiated and self.conn.handshake_exc is not None:
+                refuse_handshake(self, self.conn.handshake_exc)
+
         def handle_connect(self, event: Any) -> None:
             super().handle_connect(event)
             scope = getattr(self, "scope", None)
@@ -327,5 +336,11 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
             if isinstance(transport, FreezableTransport) and transport.frozen:
                 await transport.thawed.wait()  # hold app writes until thaw
             await super().send(message)
+            if message["type"] == "websocket.http.response.body" and not message.get(
+                "more_body"
+            ):
+                # uvicorn 0.54 never marks an HTTP-answered handshake complete, and then logs
+                # "ASGI callable returned without completing handshake" for every 404/503.
+                self.handshake_complete = True
 
     return ChaosH11Protocol, ChaosWebSocketProtocol
