@@ -44,7 +44,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from servers import auth
+from servers import auth, badinput, safejson
 from servers.graphql import limits
 from servers.graphql.schema import PROTECTED_SUBSCRIPTIONS, Context, GraphQLApp
 
@@ -112,9 +112,41 @@ def subscribe_problem(message: Mapping[str, Any]) -> str | None:
 
 
 def message_problem(message: Any) -> str | None:
+    """Why a message of either subprotocol is malformed, or None. Ids must be non-empty
+    strings wherever a message names an operation (strawberry would use a list as a dict key
+    and crash, or ignore an object id); payloads of the handshake and ping/pong must be
+    objects when present."""
     if not isinstance(message, Mapping) or not isinstance(message.get("type"), str):
         return "a message must be a JSON object with a string `type`"
+    kind = message["type"]
+    if kind in ("complete", "stop") and (not isinstance(message.get("id"), str)
+                                         or not message["id"]):
+        return f"`{kind}` needs a non-empty string `id`"
+    payload = message.get("payload")
+    if kind in ("connection_init", "ping", "pong") and payload is not None and not isinstance(
+        payload, Mapping
+    ):
+        return f"`{kind}` payload must be an object"
     return None
+
+
+async def refuse(websocket: Any, reason: str) -> None:
+    """Close with 4400 naming what was wrong (one log line, see :mod:`servers.badinput`)."""
+    ws = getattr(websocket, "ws", websocket)  # strawberry's adapter wraps Starlette's
+    badinput.report_scope(getattr(ws, "scope", {}), f"closed 4400: {reason}")
+    await websocket.close(BAD_MESSAGE, reason)
+
+
+async def read_messages(handler: Any) -> None:
+    """Feed every decoded frame to ``handler.handle_message``; a binary or non-JSON frame
+    closes with 4400 and says which (too deep, not UTF-8, a syntax error at ...)."""
+    try:
+        async for message in handler.websocket.iter_json():
+            await handler.handle_message(message)
+    except NonTextMessageReceived:
+        await refuse(handler.websocket, "WebSocket message type must be text")
+    except NonJsonMessageReceived as exc:
+        await refuse(handler.websocket, f"WebSocket message must be valid JSON: {exc.__cause__}")
 
 
 async def _guard(ctx: Context, message: Mapping[str, Any], close: Any) -> bool:
@@ -135,6 +167,18 @@ async def _guard(ctx: Context, message: Mapping[str, Any], close: Any) -> bool:
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws with auth, 4403 for protected fields, 4400 for any bad frame."""
 
+    async def handle(self) -> None:
+        self.on_request_accepted()
+        try:
+            await read_messages(self)
+        except WebSocketDisconnected:
+            pass
+        finally:
+            await self.shutdown()
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await refuse(self.websocket, error_message)
+
     async def handle_message(self, message: Any) -> None:
         problem = message_problem(message)
         if problem is None and message["type"] == "subscribe":
@@ -143,6 +187,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
                 if await _guard(self.context, message, self.websocket.close):
                     return
         if problem is None and message["type"] == "connection_init":
+            if message.get("payload") is None:  # the spec allows null; strawberry does not
+                message = {**message, "payload": {}}
             payload = message.get("payload")
             if isinstance(payload, Mapping) and not self.connection_init_received:
                 refused = authenticate(self.context, payload)
@@ -163,13 +209,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
     async def handle(self) -> None:
         timer = asyncio.create_task(self._init_timeout())
         try:
-            try:
-                async for message in self.websocket.iter_json():
-                    await self.handle_message(message)
-            except NonTextMessageReceived:
-                await self.websocket.close(BAD_MESSAGE, "WebSocket message type must be text")
-            except NonJsonMessageReceived:
-                await self.websocket.close(BAD_MESSAGE, "WebSocket message must be valid JSON")
+            await read_messages(self)
         except WebSocketDisconnected:
             pass
         finally:
@@ -189,7 +229,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
     async def handle_message(self, message: Any) -> None:
         problem = message_problem(message)
         if problem:
-            await self.websocket.close(BAD_MESSAGE, problem)
+            await refuse(self.websocket, problem)
             return
         kind = message["type"]
         if kind == "connection_init":
@@ -205,15 +245,17 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
         elif kind == "start":
             problem = subscribe_problem(message)
             if problem:
-                await self.websocket.close(BAD_MESSAGE, problem)
+                await refuse(self.websocket, problem)
                 return
             if self.connection_acknowledged and await _guard(
                 self.context, message, self.websocket.close
             ):
                 return
         elif kind not in ("connection_terminate", "stop"):
-            await self.send_message({"type": "error", "id": message.get("id"),
-                                     "payload": {"message": f"unknown message type {kind!r}"}})
+            await self.send_message({
+                "type": "error", "id": message.get("id"),
+                "payload": {"message": f"unknown message type {badinput.shorten(repr(kind), 80)}"},
+            })
             return
         await super().handle_message(message)
 
@@ -253,6 +295,12 @@ class GraphQLWebSocket(GraphQL):
 
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every frame through :func:`servers.safejson.loads`: too deep, NaN, not UTF-8 all
+        raise its ``JSONDecodeError`` subclass, which strawberry turns into
+        ``NonJsonMessageReceived`` (and :func:`read_messages` into a 4400 that says why)."""
+        return safejson.loads(data)
 
     def __init__(self, schema: Any, app: GraphQLApp) -> None:
         super().__init__(
