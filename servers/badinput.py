@@ -24,8 +24,15 @@ MAX_DETAIL = 200
 INPUT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeError, RecursionError,
 )
-#: the library loggers that report a client's bad packet with a traceback
-LIBRARY_LOGGERS = ("engineio.server", "socketio.server", "strawberry.ws.task")
+#: library loggers that report a client's bad input with a traceback, and which of their
+#: messages are about bad input (None: any record whose exception is one of INPUT_ERRORS)
+LIBRARY_LOGGERS: dict[str, tuple[str, ...] | None] = {
+    "engineio.server": None,
+    "socketio.server": None,
+    "strawberry.ws.task": None,
+    # uvicorn's own text-frame decoding; its other exceptions are the app's, and stay whole
+    "uvicorn.error": ("Invalid UTF-8 sequence received from client.",),
+}
 
 
 def peer(scope: Mapping[str, Any] | None) -> str:
@@ -56,16 +63,24 @@ def describe(value: Any) -> str:
 
 
 class OneLine(logging.Filter):
-    """Turns a library's traceback for a client's bad input into one line."""
+    """Turns a library's traceback for a client's bad input into one ``WARNING`` line."""
+
+    def __init__(self, messages: tuple[str, ...] | None = None) -> None:
+        super().__init__()
+        self.messages = messages
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, INPUT_ERRORS):
-            record.msg = f"bad input: {record.getMessage()}: {type(exc).__name__}: " \
-                         f"{shorten(str(exc))}"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
+        if not isinstance(exc, INPUT_ERRORS):
+            return True
+        if self.messages is not None and record.msg not in self.messages:
+            return True
+        record.msg = f"bad input: {record.getMessage()} {type(exc).__name__}: " \
+                     f"{shorten(str(exc))}"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
@@ -78,7 +93,7 @@ def install() -> None:
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
         log.propagate = False
-    for name in LIBRARY_LOGGERS:
+    for name, messages in LIBRARY_LOGGERS.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, OneLine) for f in logger.filters):
-            logger.addFilter(OneLine())
+            logger.addFilter(OneLine(messages))

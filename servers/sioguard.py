@@ -20,13 +20,22 @@ What python-socketio 5 / python-engineio 4 do with a hostile client, and what th
   bad base64) on the WebSocket transport raises *outside* engineio's own ``try`` and drops the
   connection with no close frame. Here it closes with 1002 (protocol error, RFC 6455 §7.4.1)
   and a reason, as the reference server closes on a "parse error".
+- engineio (4.15) also answers a WebSocket handshake that asks for ``transport=polling``
+  with an accept and then drops it, runs its WebSocket handler on a plain GET that asks for
+  ``transport=websocket`` (a 500); a POST for a session that has just closed raises
+  ``KeyError`` (a 500); and a POST whose packet it refuses (a client PING, a body over the
+  size limit) waits, for ever, until the client fetches the CLOSE packet with a GET it may
+  never send. Here: 400 for the first three, a bounded wait for the last
+  (:class:`GuardedEngineIO`).
 
 JSON is decoded with :mod:`servers.safejson` (depth-bounded, no NaN) on both layers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import urllib.parse
 from typing import Any
 
 import engineio
@@ -44,6 +53,7 @@ RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconne
 #: what a malformed packet raises inside python-socketio's / python-engineio's decoders
 DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 PROTOCOL_ERROR = 1002
+DISCONNECT_WAIT = 1.0  # seconds a server-side disconnect waits for a polling client's fetch
 
 
 def event_problem(data: Any) -> str | None:
@@ -76,9 +86,55 @@ class GuardedWebSocket(eio_asgi.WebSocket):
 
 
 class GuardedEngineIO(engineio.AsyncServer):
+    """python-engineio's server with three holes closed (see the module docstring)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._async = {**self._async, "websocket": GuardedWebSocket}
+
+    async def handle_request(self, scope: Any, receive: Any, send: Any) -> Any:
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        websocket = query.get("transport", ["polling"])[0] == "websocket"
+        if (scope["type"] == "websocket") != websocket:
+            # engineio would accept a WebSocket handshake for a polling session and then drop
+            # it without a close frame, or run its WebSocket handler on a plain request (500)
+            await _refuse(scope, receive, send, "transport=websocket needs a WebSocket "
+                          "handshake, and a WebSocket handshake needs transport=websocket")
+            return None
+        sid = query.get("sid", [None])[0]
+        stale = self.sockets.get(sid) if sid else None
+        if stale is not None and stale.closed:
+            del self.sockets[sid]  # engineio's _get_socket raises KeyError (a 500) for these
+        try:
+            return await super().handle_request(scope, receive, send)
+        except KeyError as exc:  # the session closed while this request was on its way in
+            if scope["type"] != "http":
+                raise
+            await _refuse(scope, receive, send, f"session {sid} is gone ({exc})")
+            return None
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        """Bounded: on long-polling, engineio waits until the client fetches the CLOSE packet,
+        and a client that never polls again held the request that triggered it for ever."""
+        try:
+            await asyncio.wait_for(super().disconnect(sid), DISCONNECT_WAIT)
+        except TimeoutError:
+            if sid is not None:
+                self.sockets.pop(sid, None)
+
+
+async def _refuse(scope: Any, receive: Any, send: Any, reason: str) -> None:
+    log.warning("bad input from %s on /socket.io/: %s", badinput.peer(scope), reason)
+    body = reason.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8"),
+               (b"content-length", b"%d" % len(body))]
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.http.response.start", "status": 400, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class GuardedPacket(sio_packet.Packet):

@@ -38,8 +38,9 @@ Query parameters (all optional):
 with ``?streams=N&timeout=S`` it first waits (up to S seconds, at most 30) until exactly N
 streams are open, so a test can await a disconnect being noticed instead of polling.
 
-Every numeric parameter is checked: a finite number in its range (``nan``, ``inf``, negatives
-and words answer 400 naming the parameter and the range).
+Every numeric parameter is checked: plain ASCII decimal, finite, in its range (``nan``,
+``inf``, ``1e309``, negatives, ``1_0``, other scripts' digits and words answer 400 naming
+the parameter and the range).
 
 Disconnects are noticed by sse-starlette (``http.disconnect``), which cancels the stream's
 generator; its ``finally`` updates the counts. A stream whose connection is frozen by
@@ -50,7 +51,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
@@ -63,7 +63,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from servers import auth, badinput, feeds
+from servers import auth, badinput, feeds, params
 from servers.feeds import iso
 from servers.httpjson import JSONResponse
 
@@ -182,10 +182,9 @@ class Feed:
         self.advance(now)
         if requested is None or requested == "":
             return self.latest, None
-        try:
-            last = int(requested)
-        except ValueError:
+        if not (requested.isascii() and requested.isdigit()) or len(requested) > 18:
             return self.latest, "unknown id (not one of this feed's numbers)"
+        last = int(requested)
         if last > self.latest or last < 0:
             return self.latest, "unknown id (from before a server restart?)"
         if last + 1 < self.oldest:
@@ -288,30 +287,12 @@ class Hub:
                                 "oldest": feed.oldest, "latest": feed.latest}, id=feed.latest)
 
 
-class BadParam(ValueError):
-    """A query parameter out of its range; the message names it and the range."""
-
-
 def _number(request: Request, name: str, default: float, low: float, high: float,
             zero_ok: bool = False, integer: bool = False) -> float:
-    """A finite number from ``low`` to ``high`` (``nan``, ``inf`` and negatives are refused:
-    ``float()`` parses them all, and every comparison with ``nan`` is false)."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    kind = "an integer" if integer else "a number"
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        raise BadParam(f"{name} must be {kind}, got {badinput.shorten(raw, 40)!r}") from None
-    if not math.isfinite(value):
-        raise BadParam(f"{name} must be a finite number, got {badinput.shorten(raw, 40)!r}")
-    if zero_ok and value == 0:
-        return 0.0
-    if not low <= value <= high:
-        raise BadParam(f"{name} must be {kind} from {low:g} to {high:g}"
-                       + (" (or 0)" if zero_ok else "") + f", got {value:g}")
-    return value
+    return params.number(name, raw, low, high, integer=integer, zero_ok=zero_ok)
 
 
 def _problem(status: int, message: str, **headers: str) -> JSONResponse:
@@ -319,7 +300,7 @@ def _problem(status: int, message: str, **headers: str) -> JSONResponse:
                         headers=headers or None)
 
 
-def _bad_param(request: Request, exc: BadParam) -> JSONResponse:
+def _bad_param(request: Request, exc: params.BadParam) -> JSONResponse:
     badinput.report_scope(request.scope, str(exc))
     return _problem(400, f"bad query parameter: {exc}")
 
@@ -329,19 +310,19 @@ def routes(server: Server | None = None) -> list[Route]:
 
     def endpoint(topic: Topic) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
-            params = request.query_params
-            if "status" in params:
+            query = request.query_params
+            if "status" in query:
                 try:
-                    status = int(params["status"])
-                except ValueError:
+                    status = int(params.number("status", query["status"], 100, 599, integer=True))
+                except params.BadParam:
                     status = 0
                 if status == 204:
                     return Response(status_code=204)
                 if not 400 <= status <= 599:
-                    return _bad_param(request, BadParam("status must be 204 or 400-599"))
+                    return _bad_param(request, params.BadParam("status must be 204 or 400-599"))
                 extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
                 return _problem(status, f"status {status} asked for by ?status=", **extra)
-            if params.get("auth") not in (None, "", "0"):
+            if query.get("auth") not in (None, "", "0"):
                 try:
                     auth.bearer_claims(request.headers.get("authorization"))
                 except auth.AuthError as exc:
@@ -351,11 +332,11 @@ def routes(server: Server | None = None) -> list[Route]:
                                    MIN_INTERVAL, MAX_INTERVAL, zero_ok=True)
                 retry_ms = int(_number(request, "retry", DEFAULT_RETRY_MS, 0, MAX_RETRY_MS))
                 ping = _number(request, "ping", DEFAULT_PING, MIN_PING, 3600, zero_ok=True)
-            except BadParam as exc:
+            except params.BadParam as exc:
                 return _bad_param(request, exc)
             requested = request.headers.get("last-event-id")
             if requested is None:
-                requested = params.get("lastEventId")
+                requested = query.get("lastEventId")
             now = asyncio.get_running_loop().time()
             feed = hub.feed(topic, interval, now)
             cursor, reset = feed.position(requested, now)
@@ -376,7 +357,7 @@ def routes(server: Server | None = None) -> list[Route]:
             try:
                 n = int(_number(request, "streams", 0, 0, MAX_STREAMS_WAITED, integer=True))
                 timeout = _number(request, "timeout", 5.0, 0, MAX_STATS_WAIT)
-            except BadParam as exc:
+            except params.BadParam as exc:
                 return _bad_param(request, exc)
             deadline = asyncio.get_running_loop().time() + timeout
             while hub.open_streams != n:

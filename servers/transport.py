@@ -20,12 +20,15 @@ from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from servers import badinput
 from servers.protocols import FAULT_NAMES, classify
 
 __all__ = ["FreezableTransport", "Registry", "classify", "make_protocols"]
+
+LINGER_SECONDS = 2.0  # how long a failed WebSocket keeps reading before it closes
 
 class Registry:
     """Open connections of one server plus the link faults that apply to them."""
@@ -313,10 +316,43 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
                 self.transport.connection_lost()
             super().connection_lost(exc)
 
+        lingering = False
+
         def data_received(self, data: bytes) -> None:
+            if self.lingering:
+                self.conn.receive_data(data)  # discarded: the connection has failed
+                return
             super().data_received(data)
             if not self.handshake_initiated and self.conn.handshake_exc is not None:
                 refuse_handshake(self, self.conn.handshake_exc)
+
+        def handle_parser_exception(self) -> None:
+            """A frame too big (1009), bad UTF-8 (1007) or broken framing (1002).
+
+            uvicorn writes the close frame and closes the socket at once. The rest of the
+            client's frame is then still unread, so the kernel answers with a reset, and a reset
+            destroys the close frame the client had not read yet: it sees 1006, not 1009. Here
+            the server half-closes after the close frame, reads and discards what still comes,
+            and closes when the client does (or after :data:`LINGER_SECONDS`)."""
+            if self.lingering:
+                return
+            self.lingering = True
+            assert self.conn.close_sent is not None
+            self.queue.put_nowait({"type": "websocket.disconnect",
+                                   "code": self.conn.close_sent.code,
+                                   "reason": self.conn.close_sent.reason})
+            transport = self.transport
+            if isinstance(transport, FreezableTransport):
+                transport.thaw()
+                transport.flush_now()
+            transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            if self.read_paused:
+                self.read_paused = False
+                transport.resume_reading()
+            if transport.can_write_eof():
+                transport.write_eof()
+            self.close_timer = self.loop.call_later(LINGER_SECONDS, transport.close)
 
         def handle_connect(self, event: Any) -> None:
             super().handle_connect(event)
@@ -335,6 +371,14 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
             transport = self.transport
             if isinstance(transport, FreezableTransport) and transport.frozen:
                 await transport.thawed.wait()  # hold app writes until thaw
+            if self.close_sent and message["type"] in ("websocket.send", "websocket.close"):
+                # The close frame is already out (the app's, or ours for a broken frame while
+                # the app still read older ones). uvicorn raises RuntimeError here, a crash in
+                # the app; the ASGI spec asks for an OSError ("disconnected") on a send, and a
+                # second close has nothing left to say.
+                if message["type"] == "websocket.send":
+                    raise ClientDisconnected()
+                return
             await super().send(message)
             if message["type"] == "websocket.http.response.body" and not message.get(
                 "more_body"

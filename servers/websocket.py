@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from servers import auth, badinput, envelope
+from servers import auth, badinput, envelope, params
 from servers.feeds import price
 
 if TYPE_CHECKING:
@@ -208,12 +208,12 @@ async def ticker(ws: WebSocket) -> None:
     raw_rate = ws.query_params.get("rate", "1")
     problem = None
     try:
-        rate = float(raw_rate)
-        if not math.isfinite(rate) or rate <= 0:
-            raise ValueError
-    except ValueError:
-        rate, problem = 1.0, f"rate must be a positive number, got {raw_rate!r}; using 1"
-    rate = min(rate, MAX_RATE)
+        rate = min(params.number("rate", raw_rate, 0, math.inf), MAX_RATE)
+        if rate <= 0:
+            raise params.BadParam(f"rate must be a positive number, got {raw_rate!r}")
+    except params.BadParam as exc:
+        rate, problem = 1.0, f"{exc}; using 1"
+        badinput.report_scope(ws.scope, problem)
 
     async def pump(peer: Peer) -> None:
         loop = asyncio.get_running_loop()

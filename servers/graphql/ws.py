@@ -30,8 +30,8 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import (
     NonJsonMessageReceived,
     NonTextMessageReceived,
@@ -164,6 +164,24 @@ async def _guard(ctx: Context, message: Mapping[str, Any], close: Any) -> bool:
     return False
 
 
+class QuietAdapter(ASGIWebSocketAdapter):
+    """strawberry's WebSocket adapter, quiet once the connection is closing: a subscription
+    task racing a 4400/4403 close would otherwise send (or close) again, Starlette would raise
+    "Cannot call send once a close message has been sent", and strawberry would log the task
+    as failed. Nobody is left to receive those messages anyway."""
+
+    def _closed(self) -> bool:
+        return self.ws.application_state == WebSocketState.DISCONNECTED
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if not self._closed():
+            await super().send_json(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self._closed():
+            await super().close(code, reason)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws with auth, 4403 for protected fields, 4400 for any bad frame."""
 
@@ -293,6 +311,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
 class GraphQLWebSocket(GraphQL):
     """strawberry's ASGI app, used for WebSocket only (HTTP is :mod:`endpoint`)."""
 
+    websocket_adapter_class = QuietAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
