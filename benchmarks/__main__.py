@@ -22,6 +22,7 @@ MODULES = [
     "graphql_cache",
     "graphql_client",
     "graphql_subscriptions",
+    "graphql_cost",
 ]
 
 
