@@ -64,6 +64,9 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def _text(data: str | bytes | bytearray) -> str:
     if isinstance(data, str):
         return data
@@ -78,10 +81,10 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
     text = _text(data)
     if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise JSONError(f"JSON nested deeper than {max_depth} levels")
-    kwargs.setdefault("parse_constant", _refuse_constant)
-    kwargs.setdefault("parse_float", _finite_float)
+    decoder = _DECODER if not kwargs else json.JSONDecoder(
+        **{"parse_constant": _refuse_constant, "parse_float": _finite_float, **kwargs})
     try:
-        return json.loads(text, **kwargs)
+        return decoder.decode(text)
     except JSONError:
         raise
     except json.JSONDecodeError as exc:

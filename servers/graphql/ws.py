@@ -8,9 +8,14 @@ for both:
   a subscription to a protected field (``notificationReceived``) on a connection without a
   valid token; or the token of a signed-in connection expired (the client must reconnect
   with a fresh one — the server never keeps serving on a dead token).
-- 4400: a malformed message (not JSON, not an object, no ``type``, bad ``subscribe`` /
-  ``start`` payload). strawberry closed graphql-transport-ws with 4400 already, crashed on
-  non-object JSON, and silently ignored bad frames on legacy graphql-ws.
+- 4400: a malformed message (not JSON, nested deeper than :data:`servers.safejson.MAX_DEPTH`,
+  not an object, no ``type``, bad ``subscribe`` / ``start`` payload, ``complete`` / ``stop``
+  without a string ``id``, a ``connection_init``/``ping``/``pong`` payload that is not an
+  object), with a reason that says which (made legal by :mod:`servers.closereason`: a quoted
+  ``type`` may be long or hold lone surrogates). strawberry closed graphql-transport-ws with
+  4400 already, but crashed on non-object JSON, a list ``id`` or deep JSON, and silently
+  ignored bad frames on legacy graphql-ws. A null ``connection_init`` payload is accepted,
+  as the protocol allows.
 - 4408: no ``connection_init`` within :data:`INIT_TIMEOUT` seconds (the graphql-ws
   reference server's default of 3 s; strawberry waited a minute and never timed out legacy).
 
