@@ -13,9 +13,10 @@ export IPYTHONDIR := $(HERE)/.jupyter/ipython
 export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test unit integration notebooks browser bench serve lint clean fuzz
+.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade fuzz
 
 $(STAMP): pyproject.toml
+	tools/setup-system lab
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[lab,test,bench]'
@@ -25,6 +26,7 @@ lab: $(STAMP)
 	$(BIN)/python -m rtlab.labapp
 
 test: $(STAMP)
+	tools/setup-system test
 	$(BIN)/ruff check rtlab servers tests benchmarks
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
@@ -38,6 +40,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/notebooks
 
 browser: $(STAMP)
+	tools/setup-system test
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 bench: $(STAMP)
@@ -49,8 +52,17 @@ fuzz: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m servers --port $(or $(PORT),8000)
 
+# Exercises for a class (nbgrader; see README "Teaching with rtlab"). Student copies go to
+# course/release/exercises/; `make grade SUBMISSIONS=DIR` grades DIR/<student>/*.ipynb.
+student: $(STAMP)
+	$(BIN)/python -m rtlab.exercises student
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (DIR/<student>/*.ipynb)"; exit 2; }
+	$(BIN)/python -m rtlab.exercises grade "$(SUBMISSIONS)"
+
 lint: $(STAMP)
 	$(BIN)/ruff check rtlab servers tests benchmarks
 
 clean:
-	rm -rf $(VENV) .jupyter .pytest_cache test-artifacts
+	rm -rf $(VENV) .jupyter .pytest_cache test-artifacts .browsers

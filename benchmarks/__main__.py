@@ -22,6 +22,10 @@ MODULES = [
     "graphql_cache",
     "graphql_client",
     "graphql_subscriptions",
+    "graphql_batch",
+    "graphql_apq",
+    "ws_oneway",
+    "compression",
     "graphql_cost",
 ]
 

@@ -45,7 +45,7 @@ async def _gql_rate(url: str, n: int) -> float:
 
 
 async def _rtlab_rate(url: str, n: int) -> float:
-    async with WebSocketLink(url, keepalive_interval=10) as link:
+    async with WebSocketLink(url, heartbeat_interval=10) as link:
         count = 0
         t0 = time.perf_counter()
         async for _response in link.subscribe(Operation.of(_document(n))):

@@ -42,7 +42,7 @@ async def _raw_rate(url: str, n: int) -> float:
 
 
 async def _rtlab_rate(url: str, n: int) -> float:
-    async with ReconnectingEventSource(url, idle_timeout=10) as source:
+    async with ReconnectingEventSource(url, heartbeat_timeout=10) as source:
         count = 0
         t0 = time.perf_counter()
         while count < n:

@@ -24,11 +24,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from rtlab.errors import AuthenticationFailed
 from rtlab.state import NOTE, Timeline
-
-
-class AuthFailed(RuntimeError):
-    """Login or refresh was refused; the message carries the server's reason."""
 
 
 def needs_refresh(expires_at: float | None, now: float, margin: float) -> bool:
@@ -66,7 +63,8 @@ class TokenManager:
                 reason = response.json().get("error", response.text)
             except ValueError:
                 reason = response.text
-            raise AuthFailed(f"{path} answered {response.status_code}: {reason}")
+            raise AuthenticationFailed(f"{path} answered {response.status_code}: {reason}",
+                                       response.status_code)
         return response.json()
 
     def _store(self, answer: dict) -> str:
@@ -97,7 +95,7 @@ class TokenManager:
             return await self.login()
         try:
             answer = await self._post("/auth/refresh", {"refresh_token": self.tokens.refresh_token})
-        except AuthFailed as exc:
+        except AuthenticationFailed as exc:
             self.timeline.record(NOTE, detail=f"refresh refused ({exc}); logging in again")
             return await self.login()
         self.refreshes += 1

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
-class EnvelopeError(ValueError):
-    """A frame that is not a valid envelope; the message says why."""
+from rtlab.errors import EnvelopeError
 
 
 def new_id() -> str:

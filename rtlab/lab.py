@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from rtlab.errors import LabError
 from rtlab.process import (
     HOST,
     LoopbackAddresses,
@@ -38,10 +39,6 @@ from rtlab.process import (
 )
 
 READY_PREFIX = "rtlab servers ready on "
-
-
-class LabError(RuntimeError):
-    """The server did not start, or did not answer a chaos call."""
 
 
 class ChaosClient:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from rtlab.errors import ProcessNotReady
+
 HOST = "127.0.0.1"
 
 
@@ -47,10 +49,6 @@ def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-class ProcessNotReady(RuntimeError):
-    """The child exited, stayed silent past the timeout, or said something unexpected."""
 
 
 def log_tail(log_path: Path, chars: int = 4000) -> str:

@@ -13,25 +13,46 @@ step on a :class:`~rtlab.state.Timeline`, in the vocabulary of :mod:`rtlab.ws`:
   :attr:`SocketIOClient.transport`. Transports default to ``("polling", "websocket")``:
   start on polling, then try to upgrade. A blocked upgrade leaves the client on polling;
   a client that starts with ``websocket`` has no way back (see notebook 05).
-* **Reconnect** with any :mod:`rtlab.backoff` policy: ``backoff`` (planned delay) and
-  ``attempt`` (actual wait) events for each try, so ``BackoffTimeline`` draws them;
-  ``max_attempts`` gives up in ``error``. A token the server refuses (``UNAUTHENTICATED``)
-  ends in ``error`` at once unless ``auth`` is a callable that may bring a fresh one.
+* **Reconnect** with any :mod:`rtlab.backoff` policy, decided by :mod:`rtlab.reconnect`:
+  ``backoff`` (planned delay) and ``attempt`` (actual wait) events for each try, so
+  ``BackoffTimeline`` draws them; ``max_attempts`` gives up in ``error``. A token the
+  server refuses (``UNAUTHENTICATED``) ends in ``error`` at once
+  (:class:`~rtlab.errors.AuthenticationFailed`) unless ``auth`` or ``token`` is a callable,
+  asked again before every attempt.
 * **Handlers survive.** :meth:`on` may be called before :meth:`connect`, and handlers
   stay registered across reconnects (each attempt builds a fresh library client and
   installs them). ``on("connect", fn)`` runs after every (re)connect, before buffered
   messages are flushed: the place to re-join rooms, which the server forgot.
 * **Send buffer.** :meth:`emit` and :meth:`call` never lose a message silently: while
   offline they wait in a buffer of at most ``queue_size`` (``"reject"`` raises
-  :class:`QueueFull`, ``"drop-oldest"`` drops with a ``note``), flushed in order on
-  reconnect. A plain ``emit`` written just before a link dies may be lost (at most once);
-  :meth:`call` waits for the server's ack and re-sends after a drop.
+  :class:`~rtlab.errors.QueueFull`, ``"drop-oldest"`` drops with a ``note``), flushed in
+  order on reconnect (the same :class:`~rtlab.outbox.Outbox` as ``rtlab.ws``). A plain
+  ``emit`` written just before a link dies may be lost (at most once); :meth:`call` waits
+  for the server's ack and re-sends after a drop.
 * **Acks with a timeout and retries.** :meth:`call` waits ``ack_timeout`` seconds for
   the ack once the message is on the wire, re-sends up to ``ack_retries`` times, then
-  raises :class:`AckTimeout`. A re-send can duplicate work the server already did: give
-  the payload an idempotency key (the demo server dedupes ``clientId``).
-* **Prompt close.** :meth:`disconnect` tells the server (``grace`` seconds at most), then
+  raises :class:`~rtlab.errors.AckTimeout`. A re-send can duplicate work the server
+  already did: give the payload an idempotency key (the demo server dedupes ``clientId``).
+* **Prompt close.** :meth:`close` tells the server (``grace`` seconds at most), then
   aborts: it returns promptly on long-polling too, and leaves no task or HTTP session.
+
+Knobs and python-socketio's names for the same thing (``socketio.AsyncClient``):
+
+=========================  ===============================================================
+rtlab                      python-socketio
+=========================  ===============================================================
+``policy``                 ``reconnection_delay``, ``reconnection_delay_max``,
+                           ``randomization_factor`` (rtlab passes ``reconnection=False``
+                           and drives reconnection itself)
+``max_attempts``           ``reconnection_attempts`` (its 0 means forever: rtlab's None)
+``connect_timeout``        ``connect(wait_timeout=...)``: every namespace accepted in time
+``ack_timeout``            ``call(timeout=...)``
+``queue_size``,            none: ``emit`` while disconnected raises ``BadNamespaceError``
+``overflow``
+``close()``                ``disconnect()``
+heartbeat                  Engine.IO's, set by the server (``pingInterval``,
+                           ``pingTimeout`` in its handshake): no client knob
+=========================  ===============================================================
 """
 
 from __future__ import annotations
@@ -42,28 +63,23 @@ import contextvars
 import functools
 import itertools
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import socketio
 
-from rtlab.backoff import Exponential, Policy
+from rtlab.backoff import Policy
+from rtlab.errors import AckTimeout, ClientClosed, ConnectionFailed, QueueFull
+from rtlab.outbox import Outbox, Overflow, WithOutbox
+from rtlab.reconnect import Decision, Happened, Outcome
 from rtlab.sources import resolve, settle
-from rtlab.state import (
-    ERROR,
-    FRAME_IN,
-    FRAME_OUT,
-    NOTE,
-    ConnectionState,
-    Timeline,
-)
-from rtlab.supervised import Attempts, ClientClosed, ConnectionFailed, Supervised
+from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, ConnectionState, Timeline
+from rtlab.supervised import Supervised
 
 S = ConnectionState
-Overflow = Literal["reject", "drop-oldest"]
+H = Happened
 AuthSource = dict[str, Any] | Callable[[], dict[str, Any] | Awaitable[dict[str, Any]]]
 TokenSource = str | Callable[[], str | Awaitable[str]]
 RESERVED = frozenset({"connect", "disconnect"})
@@ -126,14 +142,6 @@ def js_client_delays(attempts: int, delay: float = 1.0, delay_max: float = 5.0,
     return out
 
 
-class QueueFull(RuntimeError):
-    """The send buffer holds ``queue_size`` messages and the overflow policy is ``reject``."""
-
-
-class AckTimeout(TimeoutError):
-    """No ack after the first try and every retry."""
-
-
 @dataclass(slots=True, eq=False)
 class _Outgoing:
     seq: int
@@ -144,8 +152,18 @@ class _Outgoing:
     written: asyncio.Future[None] | None = None  # None = on the wire (or never waited for)
     ack: asyncio.Future[Any] | None = None
 
+    def key_of(self) -> int | None:
+        """What its ack names (None: nothing acknowledges a plain emit)."""
+        return self.seq if self.wants_ack else None
 
-class SocketIOClient(Supervised):
+    def frame(self) -> dict[str, Any]:
+        frame = {"event": self.event, "data": self.data}
+        if self.namespace != "/":
+            frame["namespace"] = self.namespace
+        return frame
+
+
+class SocketIOClient(WithOutbox, Supervised):
     """A Socket.IO client that reconnects visibly, buffers, retries acks (see module docs).
 
     ``url`` is the server's base URL (``http://host:port``; through a proxy, the
@@ -172,7 +190,7 @@ class SocketIOClient(Supervised):
         overflow: Overflow = "reject",
         ack_timeout: float = 5.0,
         ack_retries: int = 2,
-        open_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
         grace: float = 0.5,
         timeline: Timeline | None = None,
         rng: random.Random | int | None = None,
@@ -180,10 +198,6 @@ class SocketIOClient(Supervised):
         socketio_path: str = "socket.io",
         **client_options: Any,
     ) -> None:
-        if queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
-        if overflow not in ("reject", "drop-oldest"):
-            raise ValueError(f"overflow must be 'reject' or 'drop-oldest', got {overflow!r}")
         if auth is not None and token is not None:
             raise ValueError("give auth or token, not both")
         self.transports = tuple(transports)
@@ -194,21 +208,15 @@ class SocketIOClient(Supervised):
         self.namespaces = tuple(namespaces) if namespaces is not None else None
         self.auth = auth
         self.token = token
-        self.policy = policy if policy is not None else Exponential(base=0.5, cap=10, jitter="full")
-        self.max_attempts = max_attempts
-        self.queue_size = queue_size
-        self.overflow = overflow
         self.ack_timeout = ack_timeout
         self.ack_retries = ack_retries
-        self.open_timeout = open_timeout
+        self.connect_timeout = connect_timeout
         self.grace = grace
         self.socketio_path = socketio_path
         self.client_options = {"handle_sigint": False, **client_options}
-        self._init_supervision(timeline)
-        self._rng = rng
+        self._outbox: Outbox[_Outgoing] = Outbox(queue_size, overflow)
+        self._init_supervision(timeline, policy, max_attempts=max_attempts, rng=rng)
         self._handlers: dict[tuple[str, str], list[Callable[..., Any]]] = {}
-        self._outbox: deque[_Outgoing] = deque()
-        self._in_flight: dict[int, _Outgoing] = {}
         self._seq = itertools.count(1)
         self._sio: socketio.AsyncClient | None = None
         self._live = False
@@ -216,16 +224,10 @@ class SocketIOClient(Supervised):
         self._wake_sender = asyncio.Event()
         self._lost = asyncio.Event()
         self._refused: Any = None
-        self.last_error: BaseException | None = None
         self.connections = 0
         self.transport: str | None = None
 
     # -- public API -----------------------------------------------------------------------
-    @property
-    def pending(self) -> int:
-        """Messages not yet known to be delivered: buffered plus calls awaiting their ack."""
-        return len(self._outbox) + len(self._in_flight)
-
     @property
     def sid(self) -> str | None:
         sio = self._sio
@@ -262,9 +264,6 @@ class SocketIOClient(Supervised):
         elif handler in self._handlers.get(key, []):
             self._handlers[key].remove(handler)
 
-    def _stopped_error(self) -> BaseException:
-        return ConnectionFailed(f"{self.name} stopped in state {self.state}: {self.last_error!r}")
-
     async def emit(self, event: str, data: Any = None, *, namespace: str = "/") -> None:
         """Send an event without waiting for an ack: now if connected, else buffered."""
         item = self._new(event, data, namespace, wants_ack=False)
@@ -283,8 +282,9 @@ class SocketIOClient(Supervised):
 
         Waits in the buffer while offline. Once written, waits ``timeout`` (default
         ``ack_timeout``) for the ack; re-sends up to ``retries`` (default
-        ``ack_retries``) times, then raises :class:`AckTimeout`. A link that dies
-        before the ack re-sends the message after the reconnect, without using a retry.
+        ``ack_retries``) times, then raises :class:`~rtlab.errors.AckTimeout`. A link
+        that dies before the ack re-sends the message after the reconnect, without
+        using a retry.
         """
         timeout = self.ack_timeout if timeout is None else timeout
         retries = self.ack_retries if retries is None else retries
@@ -299,11 +299,11 @@ class SocketIOClient(Supervised):
             try:
                 result = await asyncio.wait_for(ack, timeout)
             except TimeoutError:
-                self._in_flight.pop(item.seq, None)
+                self._outbox.forget(item.seq)
                 tries += 1
                 if tries > retries:
                     self.timeline.record(
-                        ERROR, data=self._frame(item),
+                        ERROR, data=item.frame(),
                         detail=f"no ack for '{event}' after {tries} tries of {timeout:g}s",
                     )
                     raise AckTimeout(
@@ -311,7 +311,7 @@ class SocketIOClient(Supervised):
                         f"({timeout:g}s each)"
                     ) from None
                 self.timeline.record(
-                    NOTE, data=self._frame(item),
+                    NOTE, data=item.frame(),
                     detail=f"no ack for '{event}' within {timeout:g}s: retry {tries}/{retries}",
                 )
                 await self._submit(item)
@@ -320,7 +320,7 @@ class SocketIOClient(Supervised):
                 continue  # re-queued at the front by the supervisor; wait for the rewrite
             return result
 
-    async def disconnect(self) -> None:
+    async def close(self) -> None:
         """Stop for good: no more reconnects; tell the server, then abort. Returns promptly."""
         self._closing.set()
         self._wake_sender.set()
@@ -332,8 +332,6 @@ class SocketIOClient(Supervised):
         self._fail_pending(ClientClosed(f"{self.name} was closed"))
         self._mark_closed()
 
-    close = disconnect
-
     # -- sending --------------------------------------------------------------------------
     def _new(self, event: str, data: Any, namespace: str, wants_ack: bool) -> _Outgoing:
         if self._closing.is_set():
@@ -344,108 +342,83 @@ class SocketIOClient(Supervised):
             raise ValueError(f"namespace {namespace!r} is not one of {self._namespaces()}")
         return _Outgoing(next(self._seq), event, data, namespace, wants_ack)
 
-    def _frame(self, item: _Outgoing) -> dict[str, Any]:
-        frame = {"event": item.event, "data": item.data}
-        if item.namespace != "/":
-            frame["namespace"] = item.namespace
-        return frame
-
     async def _submit(self, item: _Outgoing) -> None:
-        """Write now if the link is up and nothing waits ahead; otherwise buffer."""
+        """Write now if the link is up and nothing waits ahead (a ``connect`` handler's
+        messages go ahead of the buffer); otherwise buffer."""
         direct = self._live and not self._sending and (
-            _in_hook.get() or (self._machine.state is S.CONNECTED and not self._outbox)
+            _in_hook.get() or (self._core.state is S.CONNECTED and not self._outbox.queued)
         )
-        if not direct:
-            self._enqueue(item)
-            return
-        self._sending = True
-        try:
-            item.written = None
-            await self._write(item)
-        except Exception:  # noqa: BLE001 - the link broke under us: keep the message
-            self._in_flight.pop(item.seq, None)
-            self._outbox.appendleft(item)
-            if item.wants_ack:
-                item.written = asyncio.get_running_loop().create_future()
-        finally:
-            self._sending = False
-            if self._outbox:
-                self._wake_sender.set()
-
-    def _enqueue(self, item: _Outgoing) -> None:
-        if self.pending >= self.queue_size:
-            if self.overflow == "reject" or not self._outbox:
-                raise QueueFull(
-                    f"{self.pending} messages already waiting (queue_size={self.queue_size}); "
-                    f"'{item.event}' not buffered"
-                )
-            dropped = self._outbox.popleft()
+        dropped = self._outbox.put(item, first=direct)
+        if dropped is not None:
             if dropped.written is not None and not dropped.written.done():
                 dropped.written.set_exception(QueueFull("dropped from a full send buffer"))
-            self.timeline.record(NOTE, data=self._frame(dropped),
-                                 detail="send buffer full: dropped oldest")
-        item.written = asyncio.get_running_loop().create_future() if item.wants_ack else None
-        self._outbox.append(item)
-        self._wake_sender.set()
+            self.timeline.record(NOTE, data=dropped.frame(), detail="queue full: dropped oldest")
+        loop = asyncio.get_running_loop()
+        if not direct:
+            item.written = loop.create_future() if item.wants_ack else None
+            self._wake_sender.set()
+            return
+        item.written = None
+        if not await self._write() and item.wants_ack:
+            item.written = loop.create_future()  # the link broke under us: kept, at the head
+        if self._outbox.queued:
+            self._wake_sender.set()
 
-    async def _write(self, item: _Outgoing) -> None:
-        sio = self._sio
-        if sio is None:
-            raise ConnectionError("no link")
-        if item.wants_ack:
-            ack = asyncio.get_running_loop().create_future()
-            item.ack = ack
-            self._in_flight[item.seq] = item
-            callback = functools.partial(self._on_ack, item, ack)
-            await sio.emit(item.event, item.data, namespace=item.namespace, callback=callback)
-        else:
-            await sio.emit(item.event, item.data, namespace=item.namespace)
-        self.timeline.record(FRAME_OUT, data=self._frame(item))
+    async def _write(self) -> bool:
+        """Write the head of the buffer; False (and it stays at the head) if the link broke."""
+        self._sending = True
+        try:
+            with self._outbox.sending(_Outgoing.key_of) as item:
+                sio = self._sio
+                if sio is None:
+                    raise ConnectionError("no link")
+                if item.wants_ack:
+                    ack = item.ack = asyncio.get_running_loop().create_future()
+                    callback = functools.partial(self._on_ack, item, ack)
+                    await sio.emit(item.event, item.data, namespace=item.namespace,
+                                   callback=callback)
+                else:
+                    await sio.emit(item.event, item.data, namespace=item.namespace)
+        except Exception:  # noqa: BLE001 - the link broke: it stays at the head
+            return False
+        finally:
+            self._sending = False
+        self.timeline.record(FRAME_OUT, data=item.frame())
+        written, item.written = item.written, None
+        if written is not None and not written.done():
+            written.set_result(None)
+        return True
 
     def _on_ack(self, item: _Outgoing, ack: asyncio.Future[Any], *args: Any) -> None:
         value = args[0] if len(args) == 1 else (args or None)
-        self._in_flight.pop(item.seq, None)
+        self._outbox.acked(item.seq)
         self.timeline.record(FRAME_IN, data={"ack": item.event, "data": value})
         if not ack.done():
             ack.set_result(value)
 
     async def _sender(self) -> None:
+        outbox = self._outbox
         while True:
-            while self._outbox and self._live and not self._sending:
-                item = self._outbox[0]
-                self._sending = True
-                try:
-                    await self._write(item)
-                except Exception:  # noqa: BLE001 - link broke: it stays at the head
-                    self._in_flight.pop(item.seq, None)
+            while outbox.queued and self._live and not self._sending:
+                if not await self._write():
                     return
-                finally:
-                    self._sending = False
-                self._outbox.popleft()
-                written, item.written = item.written, None
-                if written is not None and not written.done():
-                    written.set_result(None)
             self._wake_sender.clear()
             await self._wake_sender.wait()
 
     def _requeue_in_flight(self) -> None:
         """Calls still waiting for an ack go back to the front of the buffer, in order."""
-        if not self._in_flight:
+        items = self._outbox.requeue()
+        if not items:
             return
-        items = list(self._in_flight.values())
-        self._in_flight.clear()
         loop = asyncio.get_running_loop()
         for item in items:
             item.written = loop.create_future()
             if item.ack is not None and not item.ack.done():
                 item.ack.set_result(_DROPPED)
-        self._outbox.extendleft(reversed(items))
         self.timeline.record(NOTE, detail=f"{len(items)} unacknowledged call(s) re-queued")
 
     def _fail_pending(self, exc: BaseException) -> None:
-        items = list(self._in_flight.values()) + list(self._outbox)
-        self._in_flight.clear()
-        self._outbox.clear()
+        items = self._outbox.drain()
         for item in items:
             for fut in (item.written, item.ack):
                 if fut is not None and not fut.done():
@@ -485,7 +458,7 @@ class SocketIOClient(Supervised):
             if code == "UNAUTHENTICATED":
                 self._refused = data.get("message", data)
 
-    # -- the connection loop --------------------------------------------------------------
+    # -- one attempt: open, run, say how it ended -----------------------------------------
     def _namespaces(self) -> tuple[str, ...]:
         if self.namespaces is not None:
             return self.namespaces
@@ -515,8 +488,8 @@ class SocketIOClient(Supervised):
             await asyncio.wait_for(
                 sio.connect(self.url, auth=auth, transports=list(self.transports),
                             namespaces=list(namespaces), socketio_path=self.socketio_path,
-                            wait_timeout=self.open_timeout),
-                self.open_timeout + self.grace + 1.0,
+                            wait_timeout=self.connect_timeout),
+                self.connect_timeout + self.grace + 1.0,
             )
             return sio
         except asyncio.CancelledError:
@@ -569,28 +542,21 @@ class SocketIOClient(Supervised):
         finally:
             _in_hook.reset(token)
 
-    async def _supervise(self) -> None:
-        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
-                            rng=self._rng)
-        while not self._closing.is_set():
-            self._machine.to(S.CONNECTING)
-            attempts.starting()
-            sio = await self._open()
-            if sio is not None:
-                if await self._session(sio):
-                    attempts.reset()
-                if self._closing.is_set():
-                    return
-            elif self._refused is not None and not (callable(self.auth) or callable(self.token)):
-                self._machine.to(S.ERROR, f"credentials refused: {self._refused}")
-                self._fail_pending(ConnectionFailed(f"credentials refused: {self._refused}"))
-                return
-            if attempts.failed():
-                self._machine.to(S.ERROR, attempts.give_up_detail(self.last_error))
-                self._fail_pending(ConnectionFailed(f"{self.name} gave up"))
-                return
-            self._machine.to(S.RECONNECTING, str(self.last_error or ""))
-            await self._pause(attempts.plan())
+    async def _attempt(self) -> Outcome:
+        sio = await self._open()
+        if sio is None:
+            if self._refused is not None and not (callable(self.auth) or callable(self.token)):
+                return Outcome(H.REFUSED, f"credentials refused: {self._refused}")
+            return Outcome(H.FAILED, str(self.last_error or ""))
+        opened = await self._session(sio)
+        if self._closing.is_set():
+            return Outcome(H.CLOSED, "closed by the client")
+        return Outcome(H.DROPPED if opened else H.FAILED, str(self.last_error or ""))
+
+    def _stopped(self, decision: Decision) -> None:
+        super()._stopped(decision)
+        if self.failure is not None:
+            self._fail_pending(self.failure)
 
     async def _session(self, sio: socketio.AsyncClient) -> bool:
         """Run one live link until it is lost; True if it got as far as ``connected``."""
@@ -607,7 +573,7 @@ class SocketIOClient(Supervised):
             self._requeue_in_flight()
             await self._run_hooks(namespaces)
             if not self._lost.is_set():
-                self._machine.to(S.CONNECTED, f"via {self.transport}")
+                self._opened(f"via {self.transport}")
                 sender = asyncio.ensure_future(self._sender())
                 self._wake_sender.set()
                 await self._lost.wait()
@@ -623,3 +589,7 @@ class SocketIOClient(Supervised):
                 self._requeue_in_flight()
                 self.timeline.record(NOTE, detail=f"link lost: {self.last_error}")
                 await self._teardown(sio, polite=False)
+
+
+__all__ = ["AckTimeout", "ClientClosed", "ConnectionFailed", "QueueFull", "SocketIOClient",
+           "fresh_login", "js_client_delays", "library_delays"]

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from rtlab.errors import IllegalTransition
+
 
 class ConnectionState(StrEnum):
     """The five states every rtlab client reports (the chapter's vocabulary)."""
@@ -43,10 +45,6 @@ TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
     S.RECONNECTING: frozenset({S.CONNECTING, S.ERROR, S.DISCONNECTED}),
     S.ERROR: frozenset({S.CONNECTING, S.DISCONNECTED}),
 }
-
-
-class IllegalTransition(RuntimeError):
-    """A client asked for a state change the table does not allow."""
 
 
 def check_transition(old: ConnectionState, new: ConnectionState) -> None:

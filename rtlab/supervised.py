@@ -1,11 +1,16 @@
-"""What every reconnecting rtlab client shares: a timeline, a state machine, and waiting on it.
+"""What every reconnecting rtlab client shares: a timeline, the reconnect core, one driver loop.
 
-``ReconnectingWebSocket``, ``SocketIOClient`` and ``ReconnectingEventSource`` each run
-one supervisor task that connects, reconnects and finally stops; this base gives them
-the same ``state`` / ``connected`` / ``wait_for`` so notebooks and tests treat them
-alike. A subclass calls :meth:`_init_supervision` in its ``__init__``, stores its
-supervisor task in ``self._supervisor``, and says in :meth:`_stopped_error` why it
-stopped (the exception ``wait_for`` raises once no further state can come).
+:func:`drive` is the whole reconnect loop of every client: it asks the core
+(:class:`~rtlab.reconnect.Reconnect`) what to do, does it (open an attempt, wait,
+refresh credentials) and reports what happened, until the core says stop. The
+clients only know how to make one attempt of their own protocol.
+
+:class:`Supervised` gives ``ReconnectingWebSocket``, ``SocketIOClient`` and
+``ReconnectingEventSource`` the same ``connect`` / ``state`` / ``wait_for`` / ``close``
+skeleton, so notebooks and tests treat them alike. A subclass calls
+:meth:`Supervised._init_supervision` in its ``__init__`` and implements
+:meth:`Supervised._attempt` (one attempt: open, report ``opened`` to the core, run the
+session, say how it ended).
 """
 
 from __future__ import annotations
@@ -14,92 +19,140 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self
 
 from rtlab.backoff import Policy
-from rtlab.state import ATTEMPT, BACKOFF, STATE, ConnectionState, Event, StateMachine, Timeline
+from rtlab.errors import (
+    AuthenticationFailed,
+    ClientClosed,
+    ConnectionFailed,
+    IllegalTransition,
+)
+from rtlab.outbox import until_end
+from rtlab.reconnect import Decision, Do, Happened, Outcome, Reconnect
+from rtlab.state import ERROR, NOTE, STATE, ConnectionState, Event, Timeline
+
+#: The clients' clock for the core (seconds; only differences matter).
+now = time.monotonic
 
 
-class ConnectionFailed(ConnectionError):
-    """The client gave up (max attempts reached, credentials refused) before connecting."""
+async def drive(core: Reconnect, *, attempt: Callable[[], Awaitable[Outcome]],
+                pause: Callable[[float], Awaitable[Any]],
+                refresh: Callable[[], Awaitable[Outcome]] | None = None,
+                stopping: Callable[[], str] = lambda: "") -> Decision:
+    """Run one client's life to its end; returns the final decision (stop or give up).
 
-
-class ClientClosed(ConnectionError):
-    """The client was closed (or its server ended the stream for good): nothing more comes."""
-
-
-class Attempts:
-    """Reconnect bookkeeping, the same in every client.
-
-    Attempts are numbered from 1 after each drop and start again only after a
-    finished handshake (:meth:`reset`); each planned delay is recorded as a
-    ``backoff`` event when planned, and each attempt as an ``attempt`` event with
-    the planned and the actual wait when it starts, so a widget can draw both.
+    ``attempt`` makes one attempt and says how it ended (it reports ``opened`` to the
+    core itself, the moment its handshake finishes); ``pause`` waits; ``refresh`` fetches
+    fresh credentials; ``stopping`` returns a reason once the client must stop (checked
+    before every attempt), or ``""``.
     """
-
-    def __init__(self, policy: Policy, timeline: Timeline, *, max_attempts: int | None = None,
-                 rng: random.Random | int | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.policy, self.timeline, self.max_attempts = policy, timeline, max_attempts
-        self.rng, self.clock = rng, clock
-        self.number = 0
-        self.planned: float | None = None
-        self._scheduled_at = 0.0
-        self._delays = policy.delays(rng)
-
-    def reset(self) -> None:
-        """A handshake finished: the next failure is attempt 1 again, with a fresh policy."""
-        self.number = 0
-        self._delays = self.policy.delays(self.rng)
-
-    def starting(self) -> None:
-        """Record the start of a retry (nothing for the very first connect)."""
-        if self.number:
-            actual = self.clock() - self._scheduled_at
-            self.timeline.record(ATTEMPT, attempt=self.number, delay=self.planned, actual=actual)
-
-    def failed(self) -> bool:
-        """Count one more attempt; True when ``max_attempts`` are spent (time to give up)."""
-        self.number += 1
-        return self.max_attempts is not None and self.number > self.max_attempts
-
-    def next_policy_delay(self) -> float:
-        return next(self._delays)
-
-    def plan(self, delay: float | None = None, detail: str = "") -> float:
-        """Plan the wait before this attempt (the policy's, unless given) and record it."""
-        self.planned = self.next_policy_delay() if delay is None else delay
-        self.timeline.record(BACKOFF, attempt=self.number, delay=self.planned, detail=detail)
-        self._scheduled_at = self.clock()
-        return self.planned
-
-    def give_up_detail(self, last_error: object) -> str:
-        return f"gave up after {self.max_attempts} reconnect attempts: {last_error!r}"
+    decision = core.step(Happened.START, now())
+    while not decision.final:
+        if decision.do is Do.OPEN:
+            reason = stopping()
+            outcome = Outcome(Happened.CLOSED, reason) if reason else await attempt()
+        elif decision.do is Do.WAIT:
+            await pause(decision.delay)
+            outcome = Outcome(Happened.WAITED)
+        elif decision.do is Do.REFRESH and refresh is not None:
+            outcome = await refresh()
+        else:
+            raise IllegalTransition(f"the driver cannot {decision.do.value} here")
+        decision = core.step(outcome.happened, now(), outcome.reason, outcome.status)
+    return decision
 
 
-class Supervised:
-    """Mixin: ``timeline``, ``state``, ``connected`` and ``wait_for`` over one supervisor task."""
+class Reconnecting:
+    """What a client whose life :class:`~rtlab.reconnect.Reconnect` decides shows of it."""
+
+    _core: Reconnect
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._core.machine.state
+
+    @property
+    def connected(self) -> bool:
+        return self._core.machine.state is ConnectionState.CONNECTED
+
+    @property
+    def policy(self) -> Policy:
+        return self._core.policy
+
+    @property
+    def max_attempts(self) -> int | None:
+        return self._core.max_attempts
+
+
+class Supervised(Reconnecting):
+    """Mixin: ``timeline``, ``state``, ``connect``, ``wait_for`` over one supervisor task.
+
+    ``failure`` is the error a stop in ``error`` left (what ``wait_for`` and reads raise),
+    ``stop_reason`` why the client stopped for good, once it has.
+    """
 
     name: str
     timeline: Timeline
-    _machine: StateMachine
+    _core: Reconnect
     _supervisor: asyncio.Task[None] | None
 
     #: the supervisor task's name starts with this (``rtlab-ws``, ``rtlab-sse``, ...)
     task_label = "rtlab"
 
-    def _init_supervision(self, timeline: Timeline | None) -> None:
+    def _init_supervision(self, timeline: Timeline | None, policy: Policy | None, *,
+                          max_attempts: int | None = None,
+                          rng: random.Random | int | None = None,
+                          server_delay: float | None = None) -> None:
         self.timeline = timeline if timeline is not None else Timeline()
-        self._machine = StateMachine(self.timeline)
+        self._core = Reconnect(policy, self.timeline, max_attempts=max_attempts, rng=rng,
+                               server_delay=server_delay)
         self._supervisor = None
         self._state_changed = asyncio.Event()
         self._closing = asyncio.Event()
+        self.last_error: BaseException | None = None
+        self.failure: ConnectionFailed | None = None
+        self.stop_reason = ""
         self.timeline.subscribe(self._on_timeline_event)
 
-    async def _supervise(self) -> None:
-        """Connect, reconnect, stop: each client's own loop."""
+    # -- the life of the client ----------------------------------------------------------------
+    async def _attempt(self) -> Outcome:
+        """One attempt of this client's protocol; how it ended (see :func:`drive`)."""
         raise NotImplementedError
+
+    async def _supervise(self) -> None:
+        try:
+            decision = await drive(self._core, attempt=self._attempt, pause=self._pause,
+                                   stopping=self._stopping)
+        except Exception as exc:  # a bug or a failing callback: say so, and stop
+            self.last_error = exc
+            decision = self._core.step(Happened.FATAL, now(), f"unexpected failure: {exc!r}")
+        self._stopped(decision)
+
+    def _stopping(self) -> str:
+        return "closed by the client" if self._closing.is_set() else ""
+
+    def _opened(self, detail: str = "") -> None:
+        """The handshake finished: tell the core (the client is ``connected`` now)."""
+        self._core.step(Happened.OPENED, now(), detail)
+
+    def _stopped(self, decision: Decision) -> None:
+        """The core said stop: keep the reason, and the error when it stopped in ``error``."""
+        self.stop_reason = decision.reason
+        if decision.happened is Happened.CLOSED:
+            return
+        if decision.state is ConnectionState.ERROR:
+            self.failure = self._failure(decision)
+            self.timeline.record(ERROR, data=decision.status, detail=decision.reason)
+        else:
+            self.timeline.record(NOTE, data=decision.status, detail=decision.reason)
+
+    def _failure(self, decision: Decision) -> ConnectionFailed:
+        """The error for a stop in ``error``: refused credentials, or any other failure."""
+        cls = AuthenticationFailed if decision.happened is Happened.REFUSED else ConnectionFailed
+        return cls(f"{self.name} stopped in state {decision.state}: {decision.reason}",
+                   decision.status)
 
     def _prepare(self) -> None:
         """Called once, just before the supervisor starts (e.g. to open an HTTP client)."""
@@ -142,8 +195,8 @@ class Supervised:
                 await task
 
     def _mark_closed(self) -> None:
-        if self.state is not ConnectionState.DISCONNECTED:
-            self._machine.to(ConnectionState.DISCONNECTED, "closed by the client")
+        self._core.step(Happened.CLOSED, now(), "closed by the client")
+        self.stop_reason = self.stop_reason or "closed by the client"
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -153,27 +206,12 @@ class Supervised:
         await self.close()
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
         """Messages until the client is closed; any other error is raised."""
-        while True:
-            try:
-                yield await self.recv()
-            except ClientClosed:
-                return
+        return until_end(self.recv, ClientClosed)
 
     def _on_timeline_event(self, event: Event) -> None:
         if event.kind == STATE:
             self._state_changed.set()
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._machine.state
-
-    @property
-    def connected(self) -> bool:
-        return self._machine.state is ConnectionState.CONNECTED
 
     def _has_stopped(self) -> bool:
         """True once the supervisor will change no state again."""
@@ -181,7 +219,10 @@ class Supervised:
 
     def _stopped_error(self) -> BaseException:
         """The error ``wait_for`` raises once the client has stopped short of the target."""
-        return ConnectionError(f"{self.name} stopped in state {self.state}")
+        if self.failure is not None:
+            return self.failure
+        return ClientClosed(f"{self.name} stopped in state {self.state}: "
+                            f"{self.stop_reason or 'closed'}")
 
     async def wait_for(self, state: ConnectionState | str, *, timeout: float | None = None) -> None:
         """Wait until the client is in ``state``; fail fast if it stops (gives up, closes) first."""

@@ -41,6 +41,7 @@ from rtlab.graphql.documents import (
 )
 from rtlab.graphql.links import Link, NetworkError, Operation, Response
 from rtlab.graphql.policies import Now, Then
+from rtlab.outbox import until_end
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, Timeline
 
 RESULT = "result"  # an ObservableQuery's timeline: a new result (``data`` holds it)
@@ -288,20 +289,20 @@ class GraphQLClient:
     def subscribe(self, document: Document, variables: Mapping[str, Any] | None = None,
                   *, operation_name: str | None = None, context: Mapping[str, Any] | None = None,
                   update: Callable[[Any, QueryResult], Any] | None = None,
-                  buffer: int | None = None) -> ClientSubscription:
+                  inbox_size: int | None = None) -> ClientSubscription:
         """Start a subscription now; each event is written to the cache as it arrives.
 
         Returns a :class:`ClientSubscription`: iterate it for :class:`QueryResult`\\ s, or
         just follow its ``timeline`` (a status pill, a message list). Events are written to
         the cache when they arrive, iterated or not, so every query view showing an entity
         they carry updates; ``update(cache, result)`` runs after each write, in the same
-        batch (the place to append a new message to a list a query shows). ``buffer=0``
+        batch (the place to append a new message to a list a query shows). ``inbox_size=0``
         keeps no results for iteration (a subscription only watched).
         """
         doc, name, variables = self._prepare(document, variables, operation_name)
         ctx = dict(context or {})
-        if buffer is not None:
-            ctx["buffer"] = buffer
+        if inbox_size is not None:
+            ctx["inbox_size"] = inbox_size
         op = Operation(doc, variables, name if name != "(anonymous)" else None, ctx)
         self.network_calls += 1
         self.timeline.record(FRAME_OUT, data={"operation": name, "variables": variables},
@@ -618,17 +619,7 @@ class ClientSubscription:
     __anext__ = next
 
     def __aiter__(self) -> AsyncIterator[QueryResult]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[QueryResult]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.close()
+        return until_end(self.next, finish=self.close)
 
     async def close(self) -> None:
         """Cancel the subscription (the transport's other subscriptions keep running)."""

@@ -33,10 +33,12 @@ from graphql import (
 from graphql.pyutils import Undefined
 from graphql.utilities import value_from_ast_untyped
 
+from rtlab.errors import RtlabError
+
 Document = str | DocumentNode
 
 
-class CacheError(Exception):
+class CacheError(RtlabError):
     """Base class of the cache's errors."""
 
 

@@ -33,23 +33,12 @@ from typing import Any
 from graphql import DocumentNode, OperationDefinitionNode, parse, print_ast
 
 from rtlab.backoff import Exponential, Policy
+from rtlab.errors import NetworkError
 from rtlab.sources import resolve
 
-
-class NetworkError(ConnectionError):
-    """The request did not get a GraphQL answer (refused, dropped, timed out, HTTP 5xx).
-
-    ``status`` is the HTTP status when there was one. Worth retrying when it is
-    ``None`` (no answer at all), 429 or 5xx; a 4xx will not change by asking again.
-    """
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def retryable(self) -> bool:
-        return self.status is None or self.status == 429 or self.status >= 500
+__all__ = ["AuthLink", "Chain", "ErrorLink", "Forward", "ForwardStream", "Link", "NetworkError",
+           "Operation", "Response", "RetryLink", "Split", "TokenSource", "chain",
+           "is_subscription", "split"]
 
 
 @dataclass(frozen=True)

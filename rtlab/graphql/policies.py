@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from rtlab.errors import RtlabError
+
 
 class FetchPolicy(StrEnum):
     CACHE_FIRST = "cache-first"
@@ -180,7 +182,7 @@ def answer_of(data: Any, errors: Sequence[Any] | None) -> Answer:
     return Answer.OK
 
 
-class GraphQLErrors(Exception):
+class GraphQLErrors(RtlabError):
     """The answer carried GraphQL errors and the error policy is ``none``."""
 
     def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:

@@ -8,8 +8,9 @@ records on :class:`~rtlab.state.Timeline`\\ s so widgets and tests can watch:
   every connection, so a reconnect carries the current token, not the one of the first
   connect.
 * **Resubscribe, exactly once.** After a drop the link reconnects with an
-  :mod:`rtlab.backoff` policy (attempts numbered from 1 after each drop, reset by an
-  acknowledged connection; ``max_attempts`` to give up) and sends ``subscribe`` again for
+  :mod:`rtlab.backoff` policy, decided by :mod:`rtlab.reconnect` like every rtlab client
+  (attempts numbered from 1 after each drop, reset by an acknowledged connection;
+  ``max_attempts`` to give up) and sends ``subscribe`` again for
   every active subscription: each is sent once per connection (a per-connection mark, not
   a guess), and its ``subscribes`` counter says how often in all.
 * **Credentials refused (4403): refresh, never repeat.** The same token would be refused
@@ -17,14 +18,16 @@ records on :class:`~rtlab.state.Timeline`\\ s so widgets and tests can watch:
   there is no ``refresh``, if it fails, if it hands back the refused payload, or if the
   refreshed credentials are refused too (a 4403 before or within ``auth_window`` seconds of
   the acknowledgement), the link gives up: every subscription ends with
-  :class:`AuthenticationFailed` saying what the server said. A session that lived longer
+  :class:`~rtlab.errors.AuthenticationFailed` saying what the server said. Close codes
+  that name a client error (:func:`~rtlab.graphql.wsprotocol.close_kind` ``fatal``) stop
+  at once with :class:`~rtlab.errors.ConnectionFailed`. A session that lived longer
   than ``auth_window`` before its 4403 (a token that *expired*) counts as a fresh failure,
   so a long stream refreshes as often as its tokens expire.
-* **Keep-alive with a stated bound.** Every ``keepalive_interval`` seconds a ``ping``
+* **Heartbeat with a stated bound.** Every ``heartbeat_interval`` seconds a ``ping``
   (the protocol's own on graphql-transport-ws, so the GraphQL handler itself must answer;
   a WebSocket ping frame on legacy graphql-ws, which has none); no ``pong`` within
-  ``keepalive_timeout`` and the link is presumed dead and aborted. A frozen server is
-  therefore noticed within ``keepalive_interval + keepalive_timeout`` seconds.
+  ``heartbeat_timeout`` and the link is presumed dead and aborted. A frozen server is
+  therefore noticed within ``heartbeat_interval + heartbeat_timeout`` seconds.
 * **Honest states, per subscription.** The link's timeline holds the connection's states,
   attempts and control frames; each :class:`Subscription` has a timeline of its own with
   its states and its events. A subscription is ``connected`` once its ``subscribe`` was
@@ -40,8 +43,26 @@ fixed ``init_payload`` at construction, ends every subscription when its socket 
 keeps no list to resubscribe from; its connection and its subscriptions share one
 lifetime. Resubscription needs the subscriptions to outlive the socket, so this module owns
 both, with the wire format in a pure core (:mod:`rtlab.graphql.wsprotocol`) that unit
-tests drive without a socket. The benchmark (``benchmarks/graphql_subscriptions.py``)
-measures the cost against gql on the same stream.
+tests drive without a socket, and the socket plumbing (open, heartbeat, close) shared with
+:mod:`rtlab.ws` in :mod:`rtlab.wsconnection`. The benchmark
+(``benchmarks/graphql_subscriptions.py``) measures the cost against gql on the same stream.
+
+Knobs and gql's names for the same thing (``gql.transport.websockets.WebsocketsTransport``
+and ``Client.connect_async(reconnecting=True, retry_connect=...)``):
+
+=========================  ===============================================================
+rtlab                      gql
+=========================  ===============================================================
+``heartbeat_interval``     ``ping_interval`` (graphql-transport-ws pings)
+``heartbeat_timeout``      ``pong_timeout`` (gql's ``keep_alive_timeout`` is the longest
+                           silence between the server's own ``ka`` messages instead)
+``connect_timeout``        ``connect_timeout``
+``ack_timeout``            ``ack_timeout``
+``policy``                 ``retry_connect=tenacity.retry(wait=...)``
+``max_attempts``           ``retry_connect=tenacity.retry(stop=stop_after_attempt(n))``
+``inbox_size``             none: results wait in an unbounded ``asyncio.Queue``
+``close()``                ``Client.close_async()``
+=========================  ===============================================================
 """
 
 from __future__ import annotations
@@ -49,16 +70,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from rtlab.backoff import Exponential, Policy
-from rtlab.graphql.links import ForwardStream, Link, NetworkError, Operation, Response
+from rtlab.backoff import Policy
+from rtlab.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    NetworkError,
+    SubscriptionClosed,
+)
+from rtlab.graphql.links import ForwardStream, Link, Operation, Response
 from rtlab.graphql.wsprotocol import (
     LEGACY_WS,
     SUBPROTOCOLS,
@@ -68,69 +93,67 @@ from rtlab.graphql.wsprotocol import (
     close_kind,
     describe_close,
 )
+from rtlab.outbox import Inbox, WithInbox, until_end
+from rtlab.reconnect import Decision, Happened, Outcome, Reconnect
 from rtlab.sources import resolve
 from rtlab.state import (
     ERROR,
     FRAME_IN,
     FRAME_OUT,
     NOTE,
+    STATE,
     ConnectionState,
+    Event,
     StateMachine,
     Timeline,
 )
-from rtlab.supervised import Attempts
+from rtlab.supervised import Reconnecting, drive, now
 from rtlab.waiting import until
-from rtlab.ws import _Tapped
+from rtlab.wsconnection import (
+    OpenFailed,
+    TappedConnection,
+    close_socket,
+    heartbeat,
+    open_connection,
+    read_messages,
+    run_session,
+)
 
 Payload = Mapping[str, Any] | Callable[[], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
 Refresh = Callable[[], Any]
 
 S = ConnectionState
-_OPEN = object()  # a subscription's end marker while it still runs
+H = Happened
 
 
-class AuthenticationFailed(NetworkError):
-    """The server refused the credentials (4403) and a refresh did not help (or none was
-    possible). The message carries the server's close reason."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=403)
-
-
-class SubscriptionClosed(ConnectionError):
-    """Raised by :meth:`Subscription.wait_live` when the subscription ended first."""
-
-
-class Subscription:
+class Subscription(WithInbox):
     """One subscription of a :class:`WebSocketLink`: an async iterator of :class:`Response`.
 
     Hot: it is registered (and the link connects) as soon as it is created. ``timeline``
-    holds its states and, as ``in`` events, each result's ``data``. Results wait in a
-    buffer of ``buffer`` items for whoever iterates (the oldest dropped, counted in
-    ``dropped`` and noted, when nobody reads); ``buffer=0`` keeps none, for subscriptions
-    only watched through the timeline or ``listeners``. ``listeners`` are called with each
-    :class:`Response` as it arrives (the GraphQL client writes the cache there).
+    holds its states and, as ``in`` events, each result's ``data``. Results wait in an
+    inbox of ``inbox_size`` items for whoever iterates (the oldest dropped, counted in
+    ``inbox_dropped`` and noted, when nobody reads); ``inbox_size=0`` keeps none, for
+    subscriptions only watched through the timeline or ``listeners``. ``listeners`` are
+    called with each :class:`Response` as it arrives (the GraphQL client writes the cache
+    there).
 
     Iteration ends when the server completes the subscription, after a GraphQL ``error``
     (yielded as a response with ``errors``), or when it is cancelled; it raises
-    :class:`NetworkError` (:class:`AuthenticationFailed` for refused credentials) when the
-    link gave up.
+    :class:`~rtlab.errors.ConnectionFailed` (:class:`~rtlab.errors.AuthenticationFailed`
+    for refused credentials) when the link gave up.
     """
 
-    def __init__(self, link: WebSocketLink, op: Operation, ident: str, buffer: int) -> None:
+    def __init__(self, link: WebSocketLink, op: Operation, ident: str, inbox_size: int) -> None:
         self.link, self.operation, self.id = link, op, ident
         self.name = op.operation_name or _root_field(op) or "subscription"
         self.query = op.query
         self.variables = dict(op.variables)
         self.timeline = Timeline(maxlen=2000)
         self._machine = StateMachine(self.timeline)
-        self.buffer = buffer
-        self._items: deque[Response] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._end: Any = _OPEN
+        self._inbox: Inbox[Response] = Inbox(inbox_size, self.timeline, what="results",
+                                             hint="iterate or raise inbox_size")
         self.listeners: list[Callable[[Response], Any]] = []
         self.events = 0
-        self.dropped = 0
         self.subscribes = 0  # how many times ``subscribe`` went on the wire (once per connection)
         self.error: BaseException | None = None
         self._sent_on = 0  # the connection number it was last sent on
@@ -144,10 +167,10 @@ class Subscription:
 
     @property
     def active(self) -> bool:
-        return self._end is _OPEN
+        return not self._inbox.ended
 
     def _to(self, state: ConnectionState, detail: str = "") -> None:
-        if self._end is _OPEN or state in (S.DISCONNECTED, S.ERROR):
+        if self.active or state in (S.DISCONNECTED, S.ERROR):
             self._machine.to(state, detail)
 
     # -- from the link -------------------------------------------------------------------------
@@ -160,59 +183,24 @@ class Subscription:
                 listener(response)
             except Exception as exc:  # noqa: BLE001 - a listener must not kill the stream
                 self.timeline.record(ERROR, detail=f"listener failed: {exc!r}")
-        if not self.buffer:
-            return
-        if len(self._items) >= self.buffer:
-            self._items.popleft()
-            self.dropped += 1
-            if self.dropped % 1000 == 1:
-                self.timeline.record(NOTE, detail=f"buffer full ({self.buffer}): {self.dropped} "
-                                     "unread results dropped so far; iterate or raise buffer")
-        self._items.append(response)
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._inbox.put(response)
 
     def _finish(self, error: BaseException | None, state: ConnectionState, detail: str) -> None:
-        if self._end is not _OPEN:
+        if not self.active:
             return
-        self._end = error
         self.error = error
+        self._inbox.end(error if error is not None else StopAsyncIteration())
         self._to(state, detail)
-        self._wake()
 
     # -- for the consumer ------------------------------------------------------------------------
     async def next(self) -> Response:
         """The next result; ``StopAsyncIteration`` at the end, the link's error if it gave up."""
-        while not self._items:
-            if self._end is not _OPEN:
-                if self._end is None:
-                    raise StopAsyncIteration
-                raise self._end
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
+        return await self._inbox.get()
 
     __anext__ = next
 
     def __aiter__(self) -> AsyncIterator[Response]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Response]:
-        try:
-            while True:
-                try:
-                    yield await self.next()
-                except StopAsyncIteration:
-                    return
-        finally:
-            await self.cancel()
+        return until_end(self.next, finish=self.cancel)
 
     async def wait_live(self, timeout: float | None = 10.0) -> None:
         """Wait until ``subscribe`` is on an acknowledged connection (state ``connected``)."""
@@ -242,7 +230,7 @@ class _SessionEnd:
     """How one connection ended."""
 
     def __init__(self) -> None:
-        self.acked_at: float | None = None
+        self.acked = False
         self.code: int | None = None
         self.reason = ""
         self.error: BaseException | None = None
@@ -253,8 +241,18 @@ class _SessionEnd:
             return str(self.error)
         return describe_close(self.code, self.reason)
 
+    def outcome(self) -> Outcome:
+        """What the reconnect core hears: refused credentials, a client error, or a drop."""
+        kind = close_kind(self.code) if self.code is not None else "retry"
+        if kind == "auth":
+            return Outcome(H.REFUSED, self.describe(), self.code)
+        if kind == "fatal":
+            return Outcome(H.FATAL, f"{self.describe()} (a client error: not retried)",
+                           self.code)
+        return Outcome(H.DROPPED if self.acked else H.FAILED, self.describe(), self.code)
 
-class WebSocketLink(Link):
+
+class WebSocketLink(Reconnecting, Link):
     """Subscriptions over one WebSocket that reconnects and resubscribes (see the module docs).
 
     Queries and mutations sent here are refused: route them to HTTP with
@@ -270,46 +268,45 @@ class WebSocketLink(Link):
         subprotocol: str = TRANSPORT_WS,
         policy: Policy | None = None,
         max_attempts: int | None = None,
-        keepalive_interval: float | None = 10.0,
-        keepalive_timeout: float = 5.0,
+        heartbeat_interval: float | None = 10.0,
+        heartbeat_timeout: float = 5.0,
         auth_window: float = 1.0,
         connect_timeout: float = 5.0,
         ack_timeout: float = 5.0,
-        buffer: int = 10_000,
+        inbox_size: int = 10_000,
         timeline: Timeline | None = None,
         rng: random.Random | int | None = None,
         name: str = "graphql-ws",
     ) -> None:
         if subprotocol not in SUBPROTOCOLS:
             raise ValueError(f"subprotocol must be one of {SUBPROTOCOLS}, got {subprotocol!r}")
-        if buffer < 0:
-            raise ValueError(f"buffer must be >= 0, got {buffer}")
+        if inbox_size < 0:
+            raise ValueError(f"inbox_size must be >= 0, got {inbox_size}")
         self.url = url
         self.init_payload = init_payload
         self.refresh = refresh
         self.subprotocol = subprotocol
-        self.policy = policy if policy is not None else Exponential(base=0.5, cap=10,
-                                                                     jitter="full")
-        self.max_attempts = max_attempts
-        self.keepalive_interval = keepalive_interval
-        self.keepalive_timeout = keepalive_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
         self.auth_window = auth_window
         self.connect_timeout = connect_timeout
         self.ack_timeout = ack_timeout
-        self.buffer = buffer
+        self.inbox_size = inbox_size
         self.name = name
         self.timeline = timeline if timeline is not None else Timeline()
-        self._machine = StateMachine(self.timeline)
-        self._rng = rng
+        self._core = Reconnect(policy, self.timeline, max_attempts=max_attempts, rng=rng,
+                               can_refresh=refresh is not None, refresh_window=auth_window)
+        self.timeline.subscribe(self._follow)
         self._ids = itertools.count(1)
         self._subs: dict[str, Subscription] = {}
         self._ws: ClientConnection | None = None
         self._proto = Protocol(subprotocol)
         self._acked = False
         self._supervisor: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self._pong: asyncio.Future[None] | None = None
         self._next_payload: Any = None
+        self._refused_payload: Any = None  # refused before the last refresh
+        self._last_refused: Any = None  # refused by the last 4403
         self._dead: TimeoutError | None = None
         self.last_error: BaseException | None = None
         self.connections = 0  # acknowledged connections
@@ -319,20 +316,16 @@ class WebSocketLink(Link):
 
     # -- public API ------------------------------------------------------------------------------
     @property
-    def state(self) -> ConnectionState:
-        return self._machine.state
-
-    @property
     def active(self) -> list[Subscription]:
         """The subscriptions still running, in the order they were made."""
         return list(self._subs.values())
 
     @property
     def detection_bound(self) -> float | None:
-        """Seconds within which a frozen server is noticed (None: no keep-alive)."""
-        if not self.keepalive_interval:
+        """Seconds within which a frozen server is noticed (None: no heartbeat)."""
+        if not self.heartbeat_interval:
             return None
-        return self.keepalive_interval + self.keepalive_timeout
+        return self.heartbeat_interval + self.heartbeat_timeout
 
     async def request(self, op: Operation, forward: Any = None) -> Response:
         raise NetworkError(f"WebSocketLink carries subscriptions only, not a {op.kind}: "
@@ -340,8 +333,8 @@ class WebSocketLink(Link):
 
     def subscribe(self, op: Operation, forward: ForwardStream | None = None) -> Subscription:
         """Start a subscription now; returns it (iterate it, or follow its timeline)."""
-        buffer = int(op.context.get("buffer", self.buffer))
-        sub = Subscription(self, op, str(next(self._ids)), buffer)
+        inbox_size = int(op.context.get("inbox_size", self.inbox_size))
+        sub = Subscription(self, op, str(next(self._ids)), inbox_size)
         self._subs[sub.id] = sub
         sub._to(S.CONNECTING)
         self.timeline.record(NOTE, data={"id": sub.id, "operation": sub.name},
@@ -368,7 +361,12 @@ class WebSocketLink(Link):
         if self._supervisor is None or self._supervisor.done():
             self._supervisor = asyncio.get_running_loop().create_task(
                 self._supervise(), name=f"rtlab-graphql-ws {self.name}")
-        self._wake.set()
+
+    def _follow(self, event: Event) -> None:
+        """While the link is (re)connecting, so is every subscription on it."""
+        if event.kind == STATE and event.state in (S.CONNECTING, S.RECONNECTING):
+            for sub in self._subs.values():
+                sub._to(event.state, event.detail)
 
     async def _cancel(self, sub: Subscription) -> None:
         if self._subs.get(sub.id) is not sub:
@@ -404,88 +402,67 @@ class WebSocketLink(Link):
                 pass
         ws, self._ws = self._ws, None
         if ws is not None:
-            await _close_socket(ws)
+            await close_socket(ws)
         self._acked = False
-        if self.state is not S.DISCONNECTED:
-            self._machine.to(S.DISCONNECTED, "no subscription left")
+        self._core.step(H.CLOSED, now(), "no subscription left")
 
-    def _give_up(self, error: NetworkError) -> None:
+    def _give_up(self, decision: Decision) -> None:
+        """The core said stop in ``error``: every subscription ends with the reason."""
+        auth = decision.status is not None and close_kind(decision.status) == "auth"
+        error = (AuthenticationFailed if auth else ConnectionFailed)(
+            f"WebSocket {self.url}: {decision.reason}", decision.status)
         self.last_error = error
-        self.timeline.record(ERROR, detail=str(error))
-        self._machine.to(S.ERROR, str(error))
+        self.timeline.record(ERROR, data=decision.status, detail=str(error))
         for sub in list(self._subs.values()):
             sub._finish(error, S.ERROR, str(error))
         self._subs.clear()
 
-    # -- the connection loop ---------------------------------------------------------------------
+    # -- the connection loop: what the reconnect core decides -------------------------------------
     async def _supervise(self) -> None:
-        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
-                            rng=self._rng)
-        refused_once = False  # a 4403 not yet followed by a session that outlived auth_window
-        refused_payload: Any = None
         try:
-            while self._subs:
-                self._machine.to(S.CONNECTING)
-                for sub in self._subs.values():
-                    sub._to(S.CONNECTING)
-                attempts.starting()
-                end = await self._session()
-                if not self._subs:
-                    return
-                lived = (time.monotonic() - end.acked_at) if end.acked_at is not None else None
-                if end.acked_at is not None:
-                    attempts.reset()
-                    if lived is not None and lived >= self.auth_window:
-                        refused_once = False
-                self.last_error = end.error or ConnectionError(end.describe())
-                kind = close_kind(end.code) if end.code is not None else "retry"
-                self._machine.to(S.RECONNECTING, end.describe())
-                for sub in self._subs.values():
-                    sub._to(S.RECONNECTING, end.describe())
-                if kind == "fatal":
-                    self._give_up(NetworkError(f"WebSocket {self.url}: {end.describe()} "
-                                               "(a client error: not retried)", status=end.code))
-                    return
-                if kind == "auth":
-                    problem = await self._after_forbidden(end, refused_once, refused_payload)
-                    if problem is not None:
-                        self._give_up(AuthenticationFailed(
-                            f"WebSocket {self.url}: {end.describe()}{problem}"))
-                        return
-                    refused_once, refused_payload = True, end.payload
-                    attempts.number += 1  # not counted against max_attempts
-                    attempts.plan(0.0, detail="credentials refreshed: reconnect at once")
-                    continue
-                if attempts.failed():
-                    self._give_up(NetworkError(
-                        f"WebSocket {self.url}: gave up after {self.max_attempts} reconnect "
-                        f"attempts: {self.last_error}"))
-                    return
-                await asyncio.sleep(attempts.plan())
+            try:
+                decision = await drive(self._core, attempt=self._attempt, pause=asyncio.sleep,
+                                       refresh=self._refresh, stopping=self._stopping)
+            except Exception as exc:  # a bug or a failing callback: say so, and stop
+                decision = self._core.step(H.FATAL, now(), f"unexpected failure: {exc!r}")
+            if decision.happened is not H.CLOSED:
+                self._give_up(decision)
         finally:
             ws, self._ws = self._ws, None
             self._acked = False
             if ws is not None:
-                await _close_socket(ws)
+                await close_socket(ws)
 
-    async def _after_forbidden(self, end: _SessionEnd, refused_once: bool,
-                               refused_payload: Any) -> str | None:
-        """After a 4403: refresh and return None to reconnect, or say why to give up."""
-        if self.refresh is None:
-            return ""
-        if refused_once:
-            return " (refused again after a token refresh)"
+    def _stopping(self) -> str:
+        return "" if self._subs else "no subscription left"
+
+    async def _attempt(self) -> Outcome:
+        end = await self._session()
+        if not self._subs:
+            return Outcome(H.CLOSED, "no subscription left")
+        self.last_error = end.error or ConnectionError(end.describe())
+        outcome = end.outcome()
+        if outcome.happened is H.REFUSED:
+            self._last_refused = end.payload
+        return outcome
+
+    async def _refresh(self) -> Outcome:
+        """After a 4403: fresh credentials (REFRESHED), or why not (FATAL)."""
+        assert self._core.last is not None and self.refresh is not None
+        refused, status = self._core.last.reason, self._core.last.status
         try:
             await resolve(self.refresh)
             self.refreshes += 1
             payload = await resolve(self.init_payload) if self.init_payload is not None else None
         except Exception as exc:  # noqa: BLE001 - the refresh itself failed: say so
-            return f" (and the token refresh failed: {exc})"
+            return Outcome(H.FATAL, f"{refused} (and the token refresh failed: {exc})", status)
         self.timeline.record(NOTE, detail="credentials refreshed after 4403")
-        if payload == end.payload or (refused_payload is not None and payload == refused_payload):
-            return " (refresh gave back the same credentials: not sent again)"
-        self._next_payload = payload
-        return None
+        if payload == self._last_refused or (self._refused_payload is not None
+                                            and payload == self._refused_payload):
+            return Outcome(H.FATAL, f"{refused} (refresh gave back the same credentials: "
+                           "not sent again)", status)
+        self._refused_payload, self._next_payload = self._last_refused, payload
+        return Outcome(H.REFRESHED, "credentials refreshed")
 
     async def _session(self) -> _SessionEnd:
         """One connection: open, init, ack, (re)subscribe, run until it ends."""
@@ -495,20 +472,15 @@ class WebSocketLink(Link):
                 payload, self._next_payload = self._next_payload, None
             else:
                 payload = await resolve(self.init_payload) if self.init_payload is not None else {}
-            end.payload = payload
-            ws = await connect(self.url, subprotocols=[self.subprotocol],
-                               open_timeout=self.connect_timeout, ping_interval=None,
-                               close_timeout=1.0, proxy=None, max_size=2**22,
-                               create_connection=_Tapped)
-        except asyncio.CancelledError:
-            raise
-        except InvalidStatus as exc:
-            end.error = ConnectionError(f"handshake refused: HTTP {exc.response.status_code}")
-            self.timeline.record(ERROR, data=exc.response.status_code, detail=str(end.error))
-            return end
-        except Exception as exc:  # noqa: BLE001 - refused, reset, timeout: all worth a retry
+        except Exception as exc:  # noqa: BLE001 - a failing payload source: worth a retry
             end.error = ConnectionError(f"connect failed: {exc!r}")
             self.timeline.record(ERROR, detail=str(end.error))
+            return end
+        end.payload = payload
+        ws = await open_connection(self.url, self.timeline, connect_timeout=self.connect_timeout,
+                                   subprotocols=[self.subprotocol], max_size=2**22)
+        if isinstance(ws, OpenFailed):
+            end.error = ConnectionError(ws.detail)
             return end
         self._ws = ws
         chosen = ws.subprotocol or self.subprotocol
@@ -518,10 +490,9 @@ class WebSocketLink(Link):
             self.timeline.record(FRAME_OUT, data={"type": "connection_init"},
                                  detail="payload keys: " + ", ".join(sorted(payload or {})))
             await asyncio.wait_for(self._await_ack(ws), self.ack_timeout)
-            end.acked_at = time.monotonic()
-            self._acked = True
+            end.acked = self._acked = True
             self.connections += 1
-            self._machine.to(S.CONNECTED, f"connection {self.connections} acknowledged")
+            self._core.step(H.OPENED, now(), f"connection {self.connections} acknowledged")
             await self._run(ws)
         except asyncio.CancelledError:
             raise
@@ -536,8 +507,6 @@ class WebSocketLink(Link):
             pong, self._pong = self._pong, None
             if pong is not None and not pong.done():
                 pong.cancel()
-            if isinstance(ws, _Tapped):
-                ws.tap = None
             rcvd = ws.protocol.close_rcvd
             if rcvd is not None:
                 end.code, end.reason = rcvd.code, rcvd.reason
@@ -545,7 +514,7 @@ class WebSocketLink(Link):
                 end.error = self._dead
             self._dead = None
             self.timeline.record(NOTE, detail=end.describe())
-            await _close_socket(ws)
+            await close_socket(ws)
         return end
 
     async def _await_ack(self, ws: ClientConnection) -> None:
@@ -569,24 +538,28 @@ class WebSocketLink(Link):
             self.timeline.record(ERROR, data=str(raw)[:200], detail=f"bad frame ignored: {exc}")
             return None
 
-    async def _run(self, ws: ClientConnection) -> None:
-        """Subscribe everything, then read (and keep alive) until the link ends."""
+    async def _run(self, ws: TappedConnection) -> None:
+        """Subscribe everything, then read (and heartbeat) until the link ends."""
         for sub in list(self._subs.values()):
             await self._send_subscribe(ws, sub)
-        reader = asyncio.ensure_future(self._reader(ws))
-        tasks = [reader]
-        if self.keepalive_interval:
-            tasks.append(asyncio.ensure_future(self._keepalive(ws)))
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(outcome, TimeoutError):
-                    self._dead = outcome  # the keep-alive's verdict, recorded already
-                elif isinstance(outcome, Exception) and not isinstance(outcome, ConnectionClosed):
-                    self.timeline.record(ERROR, detail=f"session task failed: {outcome!r}")
+        jobs = [read_messages(ws, self._on_frame)]
+        if self.heartbeat_interval:
+            jobs.append(heartbeat(ws, self.heartbeat_interval, self.heartbeat_timeout,
+                                  self.timeline, self._on_dead, ping=lambda: self._ping(ws)))
+        await run_session(self.timeline, *jobs)
+
+    def _on_dead(self, verdict: TimeoutError) -> None:
+        self._dead = verdict
+
+    async def _ping(self, ws: ClientConnection) -> Awaitable[Any]:
+        """The protocol's own ``ping`` (its ``pong`` comes through the reader), or on legacy
+        graphql-ws, which has none, a WebSocket ping frame."""
+        frame = self._proto.ping()
+        if frame is None:
+            return await ws.ping()
+        waiter = self._pong = asyncio.get_running_loop().create_future()
+        await ws.send(frame)
+        return waiter
 
     async def _send_subscribe(self, ws: ClientConnection, sub: Subscription) -> None:
         """Send ``subscribe`` for ``sub`` unless it already went out on this connection."""
@@ -609,14 +582,6 @@ class WebSocketLink(Link):
                                               "operation": sub.name},
                              detail="resubscribed" if again else "subscribed")
         sub._to(S.CONNECTED, f"{'re' if again else ''}subscribed on connection {connection}")
-
-    async def _reader(self, ws: ClientConnection) -> None:
-        ws.tap = self._on_frame  # type: ignore[attr-defined]
-        try:
-            async for raw in ws:
-                self._on_frame(raw)
-        except ConnectionClosed:
-            pass
 
     def _on_frame(self, raw: str | bytes) -> None:
         """One server message after the ack. Never raises."""
@@ -655,26 +620,6 @@ class WebSocketLink(Link):
         if not self._subs:
             asyncio.ensure_future(self._shutdown(complete=[]))
 
-    async def _keepalive(self, ws: ClientConnection) -> None:
-        assert self.keepalive_interval
-        while True:
-            await asyncio.sleep(self.keepalive_interval)
-            frame = self._proto.ping()
-            try:
-                if frame is None:  # legacy graphql-ws: a WebSocket ping frame
-                    waiter = await ws.ping()
-                else:
-                    waiter = self._pong = asyncio.get_running_loop().create_future()
-                    await ws.send(frame)
-                await asyncio.wait_for(waiter, self.keepalive_timeout)
-            except TimeoutError:
-                detail = f"no pong within {self.keepalive_timeout}s: link presumed dead"
-                self.timeline.record(NOTE, detail=detail)
-                ws.transport.abort()
-                raise TimeoutError(detail) from None
-            except ConnectionClosed:
-                return
-
 
 async def _quiet_send(ws: ClientConnection, frame: str) -> None:
     try:
@@ -683,12 +628,5 @@ async def _quiet_send(ws: ClientConnection, frame: str) -> None:
         pass
 
 
-async def _close_socket(ws: ClientConnection) -> None:
-    try:
-        await asyncio.wait_for(ws.close(), 1.0)
-    except (Exception, asyncio.CancelledError):  # noqa: BLE001
-        ws.transport.abort()
-
-
-__all__ = ["LEGACY_WS", "TRANSPORT_WS", "AuthenticationFailed", "Subscription",
-           "SubscriptionClosed", "WebSocketLink"]
+__all__ = ["LEGACY_WS", "TRANSPORT_WS", "AuthenticationFailed", "ConnectionFailed",
+           "Subscription", "SubscriptionClosed", "WebSocketLink"]

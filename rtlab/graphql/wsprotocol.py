@@ -26,6 +26,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
+from rtlab.errors import ProtocolViolation
+
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 SUBPROTOCOLS = (TRANSPORT_WS, LEGACY_WS)
@@ -57,10 +59,6 @@ def close_kind(code: int | None) -> CloseKind:
     if code in (4400, 4401, 4409):
         return "fatal"
     return "retry"
-
-
-class ProtocolViolation(ValueError):
-    """A message from the server that the subprotocol does not allow."""
 
 
 class Incoming(NamedTuple):

@@ -5,7 +5,7 @@ httpx opens the request (through httpx-sse's ``aconnect_sse``, which sets
 :class:`~rtlab.sse.parser.EventStreamParser` reads the bytes. Around them this
 shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
 ``EventSource`` and what httpx-sse leaves out, recording every step on a
-:class:`~rtlab.state.Timeline`:
+:class:`~rtlab.state.Timeline`; :mod:`rtlab.reconnect` decides what comes next:
 
 * **Honest states.** ``connected`` is entered once the response head says
   ``200`` and ``text/event-stream`` (the SSE handshake), never before.
@@ -14,8 +14,8 @@ shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
   and stays there. Any other status, or a ``Content-Type`` that is not
   ``text/event-stream``, is an error that no retry will fix (a 401 stays a
   401): the client goes to ``error`` with a message naming the status, and
-  ``recv()`` raises :class:`EventSourceFailed`. ``retry_statuses`` opts in to
-  retrying some statuses (e.g. 503) anyway; the spec does not.
+  ``recv()`` raises :class:`~rtlab.errors.ConnectionFailed`. ``retry_statuses``
+  opts in to retrying some statuses (e.g. 503) anyway; the spec does not.
 * **Resume.** The last event id is sent as ``Last-Event-ID`` on every
   reconnect (§9.2.4), so a server with a replay buffer fills the gap.
 * **``retry:`` honoured.** After a dropped stream the first attempt waits the
@@ -24,9 +24,11 @@ shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
   ``max(retry, policy delay n-1)``: the server's wish is a floor, the backoff
   policy spreads a crowd. ``max_attempts`` consecutive failures end in
   ``error``.
-* **Half-open links.** With ``idle_timeout`` set, a stream on which nothing
-  (not even a keep-alive) arrives for that long is presumed dead and replaced:
-  a frozen server is noticed within ``idle_timeout`` seconds.
+* **Half-open links.** With ``heartbeat_timeout`` set, a stream on which nothing
+  (not even a keep-alive comment) arrives for that long is presumed dead and
+  replaced: a frozen server is noticed within ``heartbeat_timeout`` seconds. SSE
+  has no client ping, so there is no ``heartbeat_interval``: the server's comments
+  are the heartbeat.
 * **Bounded memory.** Unread events wait in an inbox of ``inbox_size``; if
   nobody reads, the oldest unread ones are dropped, counted in
   ``inbox_dropped`` and noted on the timeline, never silently. One event may
@@ -34,50 +36,47 @@ shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
   with a clear error).
 * **Clean close.** ``close()`` cancels its task and the request; nothing is
   left running.
+
+Knobs and the field's names for the same thing:
+
+=========================  ============================================================
+rtlab                      httpx / httpx-sse / the browser's ``EventSource``
+=========================  ============================================================
+``heartbeat_timeout``      httpx ``Timeout(read=...)``: the longest silence tolerated
+``connect_timeout``        httpx ``Timeout(connect=...)`` (and ``write``, ``pool``)
+``retry``                  the spec's *reconnection time*, set by the ``retry:`` field
+``policy``,                none: ``EventSource`` waits the reconnection time (the spec
+``max_attempts``           lets a browser add an exponential backoff) and never gives up;
+                           httpx-sse does not reconnect at all
+``inbox_size``             none: ``aiter_sse`` yields as you iterate
+``close()``                ``EventSource.close()``
+=========================  ============================================================
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 
 import httpx
 from httpx_sse import aconnect_sse
 
 from rtlab.backoff import Exponential, Policy
+from rtlab.errors import ConnectionFailed, StreamTooLong
+from rtlab.outbox import Inbox, WithInbox
+from rtlab.reconnect import Decision, Happened, Outcome
 from rtlab.sources import resolve
-from rtlab.sse.parser import EventStreamParser, MessageEvent, StreamTooLong
-from rtlab.state import (
-    ERROR,
-    FRAME_IN,
-    NOTE,
-    ConnectionState,
-    Timeline,
-)
-from rtlab.supervised import Attempts, ClientClosed, Supervised
+from rtlab.sse.parser import EventStreamParser, MessageEvent
+from rtlab.state import ERROR, FRAME_IN, NOTE, Timeline
+from rtlab.supervised import Supervised
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 
-S = ConnectionState
+H = Happened
 
-
-class EventSourceFailed(ConnectionError):
-    """The stream failed for good: a refused status, a wrong content type, or too many
-    failed attempts. ``status`` is the HTTP status when there was one."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _Fatal(Exception):
-    """Raised inside a session: stop reconnecting (carries the final state and reason)."""
-
-    def __init__(self, state: ConnectionState, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.state, self.reason, self.status = state, reason, status
+#: Unless given one: 0.5 s doubling to 30 s, full jitter, floored by the server's ``retry``.
+SSE_POLICY = Exponential(base=0.5, cap=30, jitter="full")
 
 
 def _is_event_stream(content_type: str) -> bool:
@@ -85,13 +84,16 @@ def _is_event_stream(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
-class ReconnectingEventSource(Supervised):
+class ReconnectingEventSource(WithInbox, Supervised):
     """An SSE client that reconnects, resumes and honours ``retry:`` (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and :meth:`close`.
     Events come out of :meth:`recv` or ``async for`` as
     :class:`~rtlab.sse.parser.MessageEvent` (``.type``, ``.data``, ``.id``,
-    ``.json()``), in order; each is also recorded as a ``FRAME_IN`` event.
+    ``.json()``), in order; each is also recorded as a ``FRAME_IN`` event. After the
+    stream stopped, the unread events still come out first; then ``recv`` raises
+    :class:`~rtlab.errors.ConnectionFailed` (it failed) or
+    :class:`~rtlab.errors.ClientClosed` (closed, or 204).
     """
 
     task_label = "rtlab-sse"
@@ -103,8 +105,8 @@ class ReconnectingEventSource(Supervised):
         retry: float = 3.0,
         policy: Policy | None = None,
         max_attempts: int | None = None,
-        idle_timeout: float | None = 30.0,
-        open_timeout: float = 5.0,
+        heartbeat_timeout: float | None = 30.0,
+        connect_timeout: float = 5.0,
         headers: HeadersSource | None = None,
         last_event_id: str = "",
         retry_statuses: Collection[int] = (),
@@ -115,93 +117,53 @@ class ReconnectingEventSource(Supervised):
         name: str = "",
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        if inbox_size < 1:
-            raise ValueError(f"inbox_size must be at least 1, got {inbox_size}")
         if retry < 0:
             raise ValueError(f"retry must be >= 0 seconds, got {retry}")
         self.url = url
         self.name = name or url
         self.retry = float(retry)
-        self.policy = policy if policy is not None else Exponential(base=0.5, cap=30, jitter="full")
-        self.max_attempts = max_attempts
-        self.idle_timeout = idle_timeout
-        self.open_timeout = open_timeout
+        self.heartbeat_timeout = heartbeat_timeout
+        self.connect_timeout = connect_timeout
         self.headers = headers
         self.last_event_id = last_event_id
         self.retry_statuses = frozenset(retry_statuses)
         self.max_event_size = max_event_size
-        self._init_supervision(timeline)
-        self._rng = rng
+        self._init_supervision(timeline, SSE_POLICY if policy is None else policy,
+                               max_attempts=max_attempts, rng=rng, server_delay=self.retry)
+        self._inbox: Inbox[MessageEvent] = Inbox(inbox_size, self.timeline, what="events")
         self._own_client = client is None
         self._client = client
-        self.inbox_size = inbox_size
-        self._inbox: deque[MessageEvent] = deque()
-        self._readable = asyncio.Event()  # set when events arrive or the client stops
-        self._ended = False  # no more events will come (closed, 204, or failed)
-        self.last_error: BaseException | None = None
-        self.failure: EventSourceFailed | None = None
-        self.stop_reason = ""  # why the client stopped for good, once it has
         self.connections = 0
         self.received = 0
-        self.inbox_dropped = 0
 
     # -- public API ---------------------------------------------------------
 
     @property
     def stopped(self) -> bool:
         """True once the client will not reconnect again (closed, 204, or failed)."""
-        return self._ended
+        return self._inbox.ended
 
     def _prepare(self) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(trust_env=False, follow_redirects=True)
 
     def _has_stopped(self) -> bool:
-        return self._ended or super()._has_stopped()
-
-    def _stopped_error(self) -> BaseException:
-        if self.failure is not None:
-            return self.failure
-        return ClientClosed(f"{self.name}: {self.stop_reason or 'stopped'}")
-
-    async def recv(self) -> MessageEvent:
-        """The next event, waiting for it.
-
-        After the stream stopped, the unread events still come out first; then
-        :class:`EventSourceFailed` (it failed) or :class:`ClientClosed` (closed, or 204).
-        """
-        inbox = self._inbox
-        if inbox:  # the fast path: no waiting, no task switch
-            return inbox.popleft()
-        while not inbox:
-            if self._ended:
-                self._raise_stopped()
-            self._readable.clear()
-            await self._readable.wait()
-        return inbox.popleft()
-
-    def _raise_stopped(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-        raise ClientClosed(f"{self.name}: {self.stop_reason or 'closed'}")
+        return self._inbox.ended or super()._has_stopped()
 
     async def close(self) -> None:
         """Stop for good: cancel a pending reconnect and the open request, end ``recv``."""
         self._closing.set()
-        self.stop_reason = self.stop_reason or "closed by the client"
         await self._stop_supervisor()
-        self._wake_readers()
+        self._mark_closed()
+        self._inbox.end(self._stopped_error())
         if self._own_client and self._client is not None:
             await self._client.aclose()
-        self._mark_closed()
 
-    # -- the connection loop ---------------------------------------------------
+    # -- one attempt: request, check, read, say how it ended --------------------
 
-    def _wake_readers(self) -> None:
-        """No more events will come: wake every ``recv()`` waiter (unread events stay and
-        come out first)."""
-        self._ended = True
-        self._readable.set()
+    def _stopped(self, decision: Decision) -> None:
+        super()._stopped(decision)
+        self._inbox.end(self._stopped_error())  # unread events still come out first
 
     async def _request_headers(self) -> dict[str, str]:
         headers: dict[str, str] = dict(await resolve(self.headers) or {})
@@ -209,74 +171,28 @@ class ReconnectingEventSource(Supervised):
             headers["Last-Event-ID"] = self.last_event_id
         return headers
 
-    def _delay(self, attempts: Attempts) -> float:
-        """Attempt 1 after a drop: the server's ``retry``; later ones: the policy, floored by it."""
-        if attempts.number == 1:
-            return self.retry
-        return max(self.retry, attempts.next_policy_delay())
-
-    async def _supervise(self) -> None:
-        attempts = Attempts(self.policy, self.timeline, max_attempts=self.max_attempts,
-                            rng=self._rng)
-        try:
-            while not self._closing.is_set():
-                self._machine.to(S.CONNECTING)
-                attempts.starting()
-                try:
-                    opened = await self._session()
-                except _Fatal as fatal:
-                    self._stop(fatal)
-                    return
-                except Exception as exc:  # a bug or a failing headers callable: say so, stop
-                    self._stop(_Fatal(S.ERROR, f"unexpected failure: {exc!r}"))
-                    return
-                if opened:
-                    attempts.reset()
-                if self._closing.is_set():
-                    return
-                if attempts.failed():
-                    self._stop(_Fatal(S.ERROR, attempts.give_up_detail(self.last_error)))
-                    return
-                self._machine.to(S.RECONNECTING, str(self.last_error or ""))
-                await self._pause(attempts.plan(self._delay(attempts)))
-        finally:
-            if not self._closing.is_set():
-                self._wake_readers()
-
-    def _stop(self, fatal: _Fatal) -> None:
-        self.stop_reason = fatal.reason
-        if fatal.state is S.ERROR:
-            self.failure = EventSourceFailed(f"{self.name}: {fatal.reason}", fatal.status)
-            self.last_error = self.failure
-            self.timeline.record(ERROR, data=fatal.status, detail=fatal.reason)
-        else:
-            self.timeline.record(NOTE, data=fatal.status, detail=fatal.reason)
-        self._machine.to(fatal.state, fatal.reason)
-
-    async def _session(self) -> bool:
-        """One request. Returns True if it got as far as ``connected``; raises _Fatal to stop."""
+    async def _attempt(self) -> Outcome:
+        """One request: FAILED before the SSE handshake, DROPPED after; or a stop."""
         assert self._client is not None
-        timeout = httpx.Timeout(self.open_timeout, read=self.idle_timeout)
+        timeout = httpx.Timeout(self.connect_timeout, read=self.heartbeat_timeout)
         opened = False
         try:
             headers = await self._request_headers()
             async with aconnect_sse(
                 self._client, "GET", self.url, headers=headers, timeout=timeout
             ) as source:
-                self._check(source.response)
+                refused = self._check(source.response)
+                if refused is not None:
+                    return refused
                 opened = True
                 self.connections += 1
-                self._machine.to(S.CONNECTED)
+                self._opened()
                 await self._read(source.response)
             self.last_error = ConnectionError("the server ended the stream")
             self.timeline.record(NOTE, detail="stream ended by the server")
-        except asyncio.CancelledError:
-            raise
-        except _Fatal:
-            raise
         except httpx.ReadTimeout:
             self.last_error = TimeoutError(
-                f"nothing received for {self.idle_timeout}s: link presumed dead"
+                f"nothing received for {self.heartbeat_timeout}s: link presumed dead"
             )
             self.timeline.record(NOTE, detail=str(self.last_error))
         except (httpx.HTTPError, OSError) as exc:
@@ -287,64 +203,48 @@ class ReconnectingEventSource(Supervised):
                 self.timeline.record(ERROR, detail=f"connect failed: {exc!r}")
         except StreamTooLong as exc:
             self.last_error = exc
-            raise _Fatal(S.ERROR, str(exc)) from None
-        return opened
+            return Outcome(H.FATAL, str(exc))
+        return Outcome(H.DROPPED if opened else H.FAILED, str(self.last_error or ""))
 
-    def _check(self, response: httpx.Response) -> None:
-        """The SSE handshake (§9.2.3): 200 + text/event-stream, else stop (or retry if asked)."""
+    def _check(self, response: httpx.Response) -> Outcome | None:
+        """The SSE handshake (§9.2.3): 200 + text/event-stream, else how to stop (or retry)."""
         status = response.status_code
         if status == 204:
-            raise _Fatal(S.DISCONNECTED, "server answered 204 No Content: no more events", 204)
+            return Outcome(H.ENDED, "server answered 204 No Content: no more events", 204)
         if status != 200:
             reason = f"HTTP {status} {response.reason_phrase}".rstrip()
             if status in self.retry_statuses:
                 self.timeline.record(ERROR, data=status, detail=f"refused: {reason} (will retry)")
-                raise httpx.HTTPStatusError(reason, request=response.request, response=response)
-            raise _Fatal(S.ERROR, f"refused: {reason}; not retrying (the spec says stop)", status)
+                self.last_error = ConnectionFailed(reason, status)
+                return Outcome(H.FAILED, reason, status)
+            return Outcome(H.FATAL, f"refused: {reason}; not retrying (the spec says stop)",
+                           status)
         content_type = response.headers.get("content-type", "")
         if not _is_event_stream(content_type):
-            raise _Fatal(
-                S.ERROR,
-                f"wrong Content-Type {content_type!r} (expected text/event-stream): "
-                "not an event stream",
-                status,
-            )
+            return Outcome(H.FATAL, f"wrong Content-Type {content_type!r} (expected "
+                           "text/event-stream): not an event stream", status)
+        return None
 
     async def _read(self, response: httpx.Response) -> None:
         """Feed the parser until the stream ends; deliver each event in order."""
         parser = EventStreamParser(last_event_id=self.last_event_id, max_size=self.max_event_size)
         record = self.timeline.record
-        deliver = self._deliver
+        deliver = self._inbox.extend
         try:
             async for chunk in response.aiter_bytes():
                 events = parser.feed(chunk)
                 self.last_event_id = parser.last_event_id
                 retry = parser.retry
                 if retry is not None and retry != round(self.retry * 1000):
-                    self.retry = retry / 1000.0
+                    self.retry = self._core.server_delay = retry / 1000.0
                     record(NOTE, data=retry, detail=f"server set retry to {retry} ms")
                 if events:
                     for event in events:
                         record(FRAME_IN, data=event)
-                        deliver(event)
+                    deliver(events)
                     self.received += len(events)
-                    self._readable.set()
         finally:
             parser.close()  # an unfinished event is discarded, as the spec says
-
-    def _deliver(self, event: MessageEvent) -> None:
-        """Hand an event to ``recv``; if nobody reads, drop the oldest unread one, visibly."""
-        inbox = self._inbox
-        if len(inbox) >= self.inbox_size:
-            inbox.popleft()
-            self.inbox_dropped += 1
-            if self.inbox_dropped % 1000 == 1:
-                self.timeline.record(
-                    NOTE,
-                    detail=f"inbox full ({self.inbox_size}): {self.inbox_dropped} unread "
-                    "events dropped so far; call recv() or raise inbox_size",
-                )
-        inbox.append(event)
 
 
 async def take(

@@ -32,15 +32,9 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from rtlab.errors import EventDataError, StreamTooLong
+
 BOM = b"\xef\xbb\xbf"
-
-
-class EventDataError(ValueError):
-    """An event's data is not what the caller expected (e.g. not JSON)."""
-
-
-class StreamTooLong(ValueError):
-    """A line (or an event's data) grew past the parser's ``max_size`` bound."""
 
 
 class MessageEvent(NamedTuple):

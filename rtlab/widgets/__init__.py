@@ -19,6 +19,7 @@ from .subscription_views import ChatRoomView, NotificationList, PresenceCount, S
 from .svg import attempts_chart, bin_counts, histogram, lanes, state_diagram
 from .throttle import Throttle, ThrottledRedraw
 from .transport_pill import TransportPill
+from .wire_meter import WireMeter
 
 __all__ = [
     "BackoffTimeline",
@@ -38,6 +39,7 @@ __all__ = [
     "ThrottledRedraw",
     "TransportPill",
     "TimelineHTML",
+    "WireMeter",
     "attempts_chart",
     "bin_counts",
     "histogram",

@@ -1,12 +1,14 @@
 """The GraphQL demo server: ``POST/GET /graphql`` (:mod:`.endpoint`) and ``WS /graphql``
 (:mod:`.ws`) over one schema (:mod:`.schema`), seeded data (:mod:`.data`), an in-process
-pub/sub (:mod:`.pubsub`), presence (:mod:`.presence`), persisted queries (:mod:`.apq`) and
-abuse limits (:mod:`.limits`)."""
+pub/sub (:mod:`.pubsub`), presence (:mod:`.presence`), persisted queries (:mod:`.apq`),
+HTTP caching of GET answers (:mod:`.httpcache`) and abuse limits (:mod:`.limits`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from servers.graphql.endpoint import GraphQLEndpoint
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 
 PATH = "/graphql"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # all answered in GraphQL JSON (405)
+#: Answers of at least this many bytes are gzipped for clients that accept gzip (zlib's
+#: default level 6: most of level 9's saving for much less CPU).
+GZIP = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
 
 def routes(server: Server | None = None, app: GraphQLApp | None = None) -> list[BaseRoute]:
@@ -25,7 +30,7 @@ def routes(server: Server | None = None, app: GraphQLApp | None = None) -> list[
     app = app or GraphQLApp()
     schema = build_schema()
     return [
-        Route(PATH, GraphQLEndpoint(schema, app).handle, methods=list(METHODS)),
+        Route(PATH, GraphQLEndpoint(schema, app).handle, methods=list(METHODS), middleware=[GZIP]),
         WebSocketRoute(PATH, GraphQLWebSocket(schema, app)),
     ]
 

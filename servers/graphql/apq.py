@@ -52,6 +52,10 @@ class PersistedQueries:
     def __len__(self) -> int:
         return len(self._docs)
 
+    def get(self, digest: str) -> str | None:
+        """The document stored under ``digest``, without counting a hit (for HTTP caching)."""
+        return self._docs.get(digest.lower())
+
     def resolve(self, query: Any, extensions: Any) -> Any:
         """The query to run: ``query`` itself when no APQ extension is present, the stored
         document on a hit; raises :class:`APQError` on a miss or a bad extension."""

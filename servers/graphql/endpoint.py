@@ -34,7 +34,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from servers import auth, badinput, httpjson, safejson
-from servers.graphql import apq, limits
+from servers.graphql import apq, httpcache, limits
 from servers.graphql.schema import Context, GraphQLApp
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -161,7 +161,8 @@ class GraphQLEndpoint:
                 results = [await self._one_in_batch(request, op, ctx) for op in payload]
                 return self._response([body for body, _status, _h in results], 200, media, {})
             body, status, headers = await self.run_one(request, payload, ctx, media)
-            return self._response(body, status, media, headers)
+            return httpcache.finish(request, payload, self.app.persisted,
+                                    self._response(body, status, media, headers))
         except RequestError as exc:
             badinput.report_scope(request.scope, str(exc))
             return self._response(exc.body(), exc.status, media, exc.headers)

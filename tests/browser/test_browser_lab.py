@@ -11,9 +11,9 @@ kernel to be idle, Run All, wait until every code cell has run, then check
 
 A screenshot per notebook lands in ``test-artifacts/browser/<name>.png``.
 
-Chromium is Debian's (``/usr/bin/chromium``, or ``$RTLAB_CHROMIUM``); Playwright never
-downloads a browser. Missing Chromium fails (run ``bash .ci/run``), unless
-``RTLAB_SKIP_BROWSER=1``.
+Chromium is what ``tools/setup-system`` (run by ``make test``) provides: ``$RTLAB_CHROMIUM``,
+Debian's ``/usr/bin/chromium``, or, on a machine without root, Playwright's build fetched
+into ``.browsers/``. Missing Chromium fails, unless ``RTLAB_SKIP_BROWSER=1``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ pytestmark = pytest.mark.browser
 
 HERE = Path(__file__).resolve().parent
 REAPER = HERE.parent / "reaper.py"
-CHROMIUM = os.environ.get("RTLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -95,19 +94,31 @@ class Lab:
             return ""
 
 
+def find_chromium() -> str | None:
+    """The browser ``tools/setup-system`` provides: ``$RTLAB_CHROMIUM``, Debian's, or the
+    Playwright build it downloads into ``.browsers/`` when it cannot use apt."""
+    if os.environ.get("RTLAB_CHROMIUM"):
+        return os.environ["RTLAB_CHROMIUM"]
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    fetched = sorted(REPO.glob(".browsers/chromium-*/chrome-linux*/chrome"))
+    return str(fetched[-1]) if fetched else None
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if os.environ.get("RTLAB_SKIP_BROWSER") == "1":
         pytest.skip("RTLAB_SKIP_BROWSER=1")
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+    path = find_chromium()
+    if path is None or not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(
-            f"Chromium not found at {CHROMIUM}: the browser tests need Debian's chromium. "
-            "Run `bash .ci/run` (installs it, then runs the tests) or "
-            "`apt-get install -y chromium`; RTLAB_CHROMIUM=/path/to/chromium picks another; "
-            "RTLAB_SKIP_BROWSER=1 skips these tests.",
+            f"Chromium not found ({path or 'not /usr/bin/chromium, not in .browsers/'}): "
+            "`make test` gets it through tools/setup-system (Debian's chromium, or "
+            "Playwright's build without root); RTLAB_CHROMIUM=/path/to/chromium picks "
+            "another; RTLAB_SKIP_BROWSER=1 skips these tests.",
             pytrace=False,
         )
-    return CHROMIUM
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from rtlab.auth import AuthFailed, TokenManager, needs_refresh
+from rtlab.auth import TokenManager, needs_refresh
+from rtlab.errors import AuthenticationFailed
 
 
 class Clock:
@@ -70,5 +71,5 @@ async def test_a_refused_refresh_falls_back_to_login(shared_server) -> None:
 
 
 async def test_wrong_password_is_a_clear_error(shared_server) -> None:
-    with pytest.raises(AuthFailed, match="401"):
+    with pytest.raises(AuthenticationFailed, match="401"):
         await TokenManager(shared_server.url, "alice", "wrong").token()

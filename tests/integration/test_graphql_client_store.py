@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rtlab.graphql.cache import NormalizedCache
 from rtlab.graphql.client import GraphQLClient
-from rtlab.graphql.fresh_process import run
 from rtlab.graphql.http import HttpLink
 from rtlab.graphql.store import SqliteStore, save
+from rtlab.teaching.fresh_process import run
 
 USER = "query User($id: ID!) { user(id: $id) { id name posts(limit: 3) { id title } } }"
 

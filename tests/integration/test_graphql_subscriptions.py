@@ -58,7 +58,7 @@ async def contents(sub, n: int, timeout: float = 5.0) -> list[str]:
 
 
 def fast_link(server, **options) -> WebSocketLink:
-    defaults = dict(policy=Constant(0.1), keepalive_interval=0.5, keepalive_timeout=0.5)
+    defaults = dict(policy=Constant(0.1), heartbeat_interval=0.5, heartbeat_timeout=0.5)
     return WebSocketLink(server.ws_url("/graphql"), **{**defaults, **options})
 
 
@@ -179,7 +179,7 @@ async def test_no_refresh_callable_gives_up_at_the_first_4403(shared_server) -> 
 # -- many subscriptions, independent lifetimes ---------------------------------------------------
 async def test_hundred_subscriptions_share_one_connection(shared_server) -> None:
     token = support.login(shared_server, "bob")
-    link = fast_link(shared_server, keepalive_interval=None)
+    link = fast_link(shared_server, heartbeat_interval=None)
     subs = [link.subscribe(room_op("hundred")) for _ in range(100)]
     for sub in subs:
         await sub.wait_live()
@@ -224,8 +224,8 @@ async def test_a_graphql_error_ends_only_that_subscription(shared_server) -> Non
 
 # -- a frozen server -----------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["sigstop", "chaos"])
-async def test_frozen_server_is_noticed_within_the_keepalive_bound(lab_server, how) -> None:
-    link = fast_link(lab_server, keepalive_interval=0.4, keepalive_timeout=0.4)
+async def test_frozen_server_is_noticed_within_the_heartbeat_bound(lab_server, how) -> None:
+    link = fast_link(lab_server, heartbeat_interval=0.4, heartbeat_timeout=0.4)
     sub = link.subscribe(Operation.of("subscription { ticks(count: 100000, interval: 0.05) "
                                       "{ n } }"))
     await sub.wait_live()
@@ -266,7 +266,7 @@ async def test_subscription_events_update_a_query_view_of_the_same_entity(shared
     def update(cache, result) -> None:
         appended.append(result.data["messageReceived"]["id"])
 
-    sub = client.subscribe(ROOM_SUB, {"chatRoomId": "cache-room"}, update=update, buffer=0)
+    sub = client.subscribe(ROOM_SUB, {"chatRoomId": "cache-room"}, update=update, inbox_size=0)
     await sub.wait_live()
     await until_subscribers(shared_server, "cache-room", 1)
     # Bob renames himself with a client the view knows nothing about, then writes a message.

@@ -63,7 +63,7 @@ async def test_websocket_first_never_connects_through_it(blocking):
     with pytest.raises(ConnectionError):
         await client.connect(timeout=5)
     assert client.state == "error" and client.connections == 0
-    await client.disconnect()
+    await client.close()
 
 
 async def test_event_streams_pass_as_they_are_written(blocking):

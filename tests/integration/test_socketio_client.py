@@ -48,7 +48,7 @@ async def test_buffered_emits_survive_kill_and_restart_exactly_once(lab_server, 
     assert texts == [f"m{n}" for n in range(10)] + ["barrier"]
     assert alice.pending == 0 and alice.connections == 2
     for c in (alice, bob):
-        await c.disconnect()
+        await c.close()
 
 
 async def test_handlers_registered_before_connect_survive_reconnects(shared_server):
@@ -62,7 +62,7 @@ async def test_handlers_registered_before_connect_survive_reconnects(shared_serv
     await until(client.timeline, lambda _t: client.connections == 2, timeout=5)
     before = len(ticks)
     await until(client.timeline, lambda _t: len(ticks) >= before + 2, timeout=5)
-    await client.disconnect()
+    await client.close()
 
 
 async def test_reconnect_attempts_are_recorded_with_their_delays(lab_server):
@@ -76,7 +76,7 @@ async def test_reconnect_attempts_are_recorded_with_their_delays(lab_server):
     attempts = client.timeline.of_kind(ATTEMPT)[:3]
     assert [e.attempt for e in attempts] == [1, 2, 3]
     assert all(e.actual >= e.delay * 0.9 for e in attempts)
-    await client.disconnect()
+    await client.close()
     assert client.state == "disconnected"
 
 
@@ -101,7 +101,7 @@ async def test_a_call_cut_off_by_a_drop_is_resent_without_using_a_retry(shared_s
     await shared_server.chaos.adrop(protocol="socketio")
     answer = await asyncio.wait_for(waiting, 5)
     assert answer["calls"] == 2 and client.connections == 2
-    await client.disconnect()
+    await client.close()
 
 
 async def test_full_buffer_rejects_with_a_clear_error(lab_server):
@@ -113,22 +113,22 @@ async def test_full_buffer_rejects_with_a_clear_error(lab_server):
         await client.emit("echo", n)
     with pytest.raises(QueueFull):
         await client.emit("echo", 3)
-    await client.disconnect()
+    await client.close()
     assert any("not sent" in e.detail for e in client.timeline.of_kind("note"))
 
 
-async def test_disconnect_is_prompt_on_polling_and_tells_the_server(shared_server):
+async def test_close_is_prompt_on_polling_and_tells_the_server(shared_server):
     bob = chat_client(shared_server, "bob", "bye")
     alice = chat_client(shared_server, "alice", "bye", transports=("polling",))
     await bob.connect(timeout=5)
     await alice.connect(timeout=5)
     await until(bob.timeline, lambda _t: received(bob, "user_joined"), timeout=5)
     started = time.monotonic()
-    await alice.disconnect()
+    await alice.close()
     assert time.monotonic() - started < 0.6
     await until(bob.timeline, lambda _t: received(bob, "user_left"), timeout=2)
     assert alice.state == "disconnected"
-    await bob.disconnect()
+    await bob.close()
     await asyncio.sleep(0)  # let cancelled tasks finish unwinding
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert not [t for t in tasks if "socketio" in repr(t) or "engineio" in repr(t)]

@@ -43,7 +43,7 @@ async def clients(shared_server):
 
     yield make
     for client in made:
-        await client.disconnect()
+        await client.close()
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=["polling", "websocket"])
@@ -105,7 +105,7 @@ async def test_collab_refuses_guests_and_bad_tokens(shared_server):
         await forged.connect(timeout=5)
     assert "credentials refused" in forged.timeline.events[-1].detail
     for c in (guest, forged):
-        await c.disconnect()
+        await c.close()
 
 
 async def test_collab_cursors_and_versions(clients):
@@ -189,4 +189,4 @@ async def test_shutdown_stays_bounded_with_long_polls_open(launch_server):
     await asyncio.to_thread(server.stop, 5.0)
     assert time.monotonic() - started <= 2.0
     for client in polling:
-        await client.disconnect()
+        await client.close()

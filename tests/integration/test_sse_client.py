@@ -10,7 +10,7 @@ import pytest
 
 from rtlab.backoff import Constant, Exponential
 from rtlab.chapter import ChapterSSEService
-from rtlab.sse import ClientClosed, EventSourceFailed, ReconnectingEventSource
+from rtlab.sse import ClientClosed, ConnectionFailed, ReconnectingEventSource
 from rtlab.state import ATTEMPT, BACKOFF, FRAME_IN
 from rtlab.waiting import until, until_count
 
@@ -28,7 +28,7 @@ async def _news(source: ReconnectingEventSource, n: int) -> list[int]:
 
 async def test_1000_events_through_10_drops_arrive_without_gap_or_duplicate(lab_server) -> None:
     source = ReconnectingEventSource(
-        lab_server.http_url("/sse/news?interval=0.002&retry=20"), idle_timeout=5, name="drops"
+        lab_server.http_url("/sse/news?interval=0.002&retry=20"), heartbeat_timeout=5, name="drops"
     )
     await source.connect(timeout=5)
     ids: list[int] = []
@@ -85,12 +85,12 @@ async def test_204_stops_for_good(shared_server) -> None:
 
 async def test_401_stops_with_an_error(shared_server) -> None:
     source = ReconnectingEventSource(shared_server.http_url("/sse/news?auth=1"), retry=0.01)
-    with pytest.raises(EventSourceFailed, match="401") as caught:
+    with pytest.raises(ConnectionFailed, match="401") as caught:
         await source.connect(timeout=5)
     assert caught.value.status == 401
     assert source.state == "error"
     assert source.timeline.of_kind(ATTEMPT) == []
-    with pytest.raises(EventSourceFailed, match="401"):
+    with pytest.raises(ConnectionFailed, match="401"):
         await source.recv()
     await source.close()
 
@@ -110,7 +110,7 @@ async def test_a_valid_token_opens_the_protected_stream(shared_server) -> None:
 
 async def test_wrong_content_type_stops_with_a_clear_error(shared_server) -> None:
     source = ReconnectingEventSource(shared_server.http_url("/"))
-    with pytest.raises(EventSourceFailed, match="Content-Type 'application/json'"):
+    with pytest.raises(ConnectionFailed, match="Content-Type 'application/json'"):
         await source.connect(timeout=5)
     assert source.state == "error"
     await source.close()
@@ -119,7 +119,7 @@ async def test_wrong_content_type_stops_with_a_clear_error(shared_server) -> Non
 async def test_503_is_retried_only_when_asked(lab_server) -> None:
     lab_server.chaos.reject(status=503, seconds=0.5)
     strict = ReconnectingEventSource(lab_server.http_url("/sse/news"))
-    with pytest.raises(EventSourceFailed, match="503"):
+    with pytest.raises(ConnectionFailed, match="503"):
         await strict.connect(timeout=5)
     await strict.close()
     patient = ReconnectingEventSource(
@@ -131,9 +131,9 @@ async def test_503_is_retried_only_when_asked(lab_server) -> None:
     await patient.close()
 
 
-async def test_a_frozen_stream_is_replaced_within_idle_timeout_without_gap(lab_server) -> None:
+async def test_a_frozen_stream_is_replaced_within_heartbeat_timeout_without_gap(lab_server) -> None:
     source = ReconnectingEventSource(
-        lab_server.http_url("/sse/news?interval=0.02&ping=0.2&retry=50"), idle_timeout=0.6
+        lab_server.http_url("/sse/news?interval=0.02&ping=0.2&retry=50"), heartbeat_timeout=0.6
     )
     await source.connect(timeout=5)
     before = await _news(source, 5)
@@ -200,7 +200,7 @@ async def test_repeated_failures_back_off_from_the_retry_floor_then_give_up() ->
         "http://127.0.0.1:9/sse/news", retry=0.01, max_attempts=3,
         policy=Exponential(base=0.02, factor=2, cap=1.0),
     )
-    with pytest.raises(EventSourceFailed, match="gave up after 3 reconnect attempts"):
+    with pytest.raises(ConnectionFailed, match="gave up after 3 reconnect attempts"):
         await source.connect(timeout=5)
     await source.close()
     planned = [e.delay for e in source.timeline.of_kind(BACKOFF)]

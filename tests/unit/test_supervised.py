@@ -1,24 +1,40 @@
-"""The shared client skeleton: wait_for wakes on state changes and fails fast once stopped."""
+"""The shared client skeleton: ``drive`` does what the core decides; ``wait_for`` wakes on
+state changes and fails fast once stopped."""
 
 import asyncio
 
 import pytest
 
-from rtlab.state import ConnectionState
-from rtlab.supervised import Supervised
+from rtlab.backoff import Constant
+from rtlab.errors import ClientClosed, ConnectionFailed
+from rtlab.reconnect import Do, Happened, Outcome, Reconnect
+from rtlab.state import ATTEMPT, BACKOFF, ConnectionState, Timeline
+from rtlab.supervised import Supervised, drive, now
 
 S = ConnectionState
+H = Happened
 
 
 class Toy(Supervised):
-    def __init__(self) -> None:
+    """A client whose attempts end as a script says (no sockets)."""
+
+    def __init__(self, *outcomes: Outcome, **options) -> None:
         self.name = "toy"
-        self._init_supervision(None)
+        self._init_supervision(None, Constant(0.0), **options)
+        self.script = list(outcomes)
+
+    async def _attempt(self) -> Outcome:
+        outcome = self.script.pop(0)
+        if outcome.happened is H.OPENED:
+            self._opened("handshake done")
+            outcome = self.script.pop(0)  # how the session ended
+        await asyncio.sleep(0)
+        return outcome
 
     async def run(self, *states: ConnectionState) -> None:
         for state in states:
             await asyncio.sleep(0)
-            self._machine.to(state)
+            self._core.machine.to(state)
 
 
 async def test_wait_for_returns_when_the_state_is_reached() -> None:
@@ -43,46 +59,71 @@ async def test_wait_for_times_out_while_still_running() -> None:
     toy._supervisor.cancel()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_attempts_number_plan_and_record_planned_and_actual_waits() -> None:
-    from rtlab.backoff import Exponential
-    from rtlab.state import ATTEMPT, BACKOFF, Timeline
-    from rtlab.supervised import Attempts
-
-    clock, timeline = Clock(), Timeline()
-    attempts = Attempts(Exponential(base=1, cap=4), timeline, max_attempts=3, clock=clock)
-    attempts.starting()  # the first connect is no retry
-    assert timeline.total == 0
-    planned = []
-    for _ in range(3):
-        assert not attempts.failed()
-        planned.append(attempts.plan())
-        clock.now += planned[-1] + 0.25  # the wait overran a little
-        attempts.starting()
-    assert planned == [1.0, 2.0, 4.0]
-    assert [e.attempt for e in timeline.of_kind(BACKOFF)] == [1, 2, 3]
-    assert [e.actual for e in timeline.of_kind(ATTEMPT)] == [1.25, 2.25, 4.25]
-    assert attempts.failed()  # a fourth failure spends max_attempts=3
-    assert "gave up after 3" in attempts.give_up_detail("boom")
+async def test_a_client_fails_opens_drops_and_gives_up_as_the_core_decides() -> None:
+    toy = Toy(Outcome(H.FAILED, "refused"), Outcome(H.OPENED), Outcome(H.DROPPED, "lost"),
+              Outcome(H.FAILED, "refused", 503), max_attempts=1)
+    await toy.connect(wait=False)
+    await toy._supervisor
+    with pytest.raises(ConnectionFailed, match="gave up after 1 reconnect attempts: refused") \
+            as caught:
+        await toy.wait_for("connected", timeout=5)
+    assert toy.timeline.states() == [S.CONNECTING, S.RECONNECTING, S.CONNECTING, S.CONNECTED,
+                                     S.RECONNECTING, S.CONNECTING, S.ERROR]
+    assert caught.value.status == 503 and toy.failure is caught.value
+    assert [e.attempt for e in toy.timeline.of_kind(ATTEMPT)] == [1, 1]
+    assert toy.timeline.events[-1].detail == toy.stop_reason
+    toy._mark_closed()
+    assert toy.state is S.DISCONNECTED
 
 
-def test_attempts_reset_after_a_handshake_restarts_numbering_and_policy() -> None:
-    from rtlab.backoff import Exponential
-    from rtlab.state import Timeline
-    from rtlab.supervised import Attempts
+async def test_ended_stops_in_disconnected_and_wait_for_says_why() -> None:
+    toy = Toy(Outcome(H.ENDED, "server answered 204", 204))
+    with pytest.raises(ClientClosed, match="stopped in state disconnected: server answered 204"):
+        await toy.connect(timeout=5)
+    assert toy.failure is None and toy.timeline.events[-1].data == 204
 
-    attempts = Attempts(Exponential(base=1, cap=8), Timeline())
-    attempts.failed()
-    attempts.plan()
-    attempts.failed()
-    assert attempts.plan() == 2.0
-    attempts.reset()
-    attempts.failed()
-    assert attempts.number == 1 and attempts.plan() == 1.0
+
+async def test_a_crash_inside_an_attempt_stops_with_the_reason_not_silently() -> None:
+    class Broken(Toy):
+        async def _attempt(self) -> Outcome:
+            raise KeyError("bug")
+
+    toy = Broken()
+    with pytest.raises(ConnectionFailed, match="unexpected failure: KeyError"):
+        await toy.connect(timeout=5)
+    assert isinstance(toy.last_error, KeyError)
+
+
+async def test_drive_refreshes_when_told_and_stops_when_stopping() -> None:
+    core = Reconnect(Constant(1.0), Timeline(), can_refresh=True)
+    outcomes = iter([Outcome(H.REFUSED, "4403"), Outcome(H.REFUSED, "4403")])
+    refreshed = []
+
+    async def attempt() -> Outcome:
+        return next(outcomes)
+
+    async def refresh() -> Outcome:
+        refreshed.append(now())
+        return Outcome(H.REFRESHED)
+
+    async def pause(_seconds: float) -> None:
+        raise AssertionError("a refresh reconnects at once")
+
+    final = await drive(core, attempt=attempt, refresh=refresh, pause=pause)
+    assert (final.do, final.state) == (Do.STOP, S.ERROR) and len(refreshed) == 1
+    assert [e.delay for e in core.timeline.of_kind(BACKOFF)] == [0.0]
+
+    waits = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    core = Reconnect(Constant(0.5), Timeline())
+    failing = iter([Outcome(H.FAILED), Outcome(H.FAILED)])
+    closing = iter(["", "", "closed by the client"])
+
+    async def fail() -> Outcome:
+        return next(failing)
+
+    final = await drive(core, attempt=fail, pause=record, stopping=lambda: next(closing))
+    assert (final.happened, final.state, waits) == (H.CLOSED, S.DISCONNECTED, [0.5, 0.5])

@@ -2,7 +2,7 @@
 
 This is the honest test of a persistent cache: nothing survives in memory, as after a
 kernel restart or an app relaunch (the role the chapter gives ``HiveStore``). Notebook 01
-and the tests run it as ``python -m rtlab.graphql.fresh_process STORE QUERY [VARIABLES]
+and the tests run it as ``python -m rtlab.teaching.fresh_process STORE QUERY [VARIABLES]
 [--url URL] [--fetch-policy P]``; it prints one JSON line: the data, where it came from,
 and how many network calls it took.
 """
@@ -46,7 +46,7 @@ def run(store: str | Path, query: str, variables: Mapping[str, Any] | None = Non
         url: str | None = None, fetch_policy: str = "cache-first",
         timeout: float = 15.0) -> dict[str, Any]:
     """Run :func:`answer` in a fresh interpreter and return its report."""
-    cmd = [sys.executable, "-m", "rtlab.graphql.fresh_process", str(store), query,
+    cmd = [sys.executable, "-m", "rtlab.teaching.fresh_process", str(store), query,
            json.dumps(dict(variables or {})), "--fetch-policy", fetch_policy]
     if url:
         cmd += ["--url", url]
