@@ -8,6 +8,12 @@ Pausing the socket's reads and holding its writes makes a real half-open link.
 uvicorn 0.54 with websockets 17 uses the sans-I/O implementation (``websockets-sansio``) for
 ``ws="auto"``; we subclass that one (and h11 for plain HTTP) and pass the classes to
 ``uvicorn.Config(http=..., ws=...)``.
+
+The WebSocket subclass also closes what uvicorn leaves open to a hostile client: a handshake
+websockets cannot parse (a 9 KB header) is answered (:func:`refuse_handshake`) instead of
+hanging; a connection failed for a broken frame lingers so its close frame is read before the
+socket closes (``handle_parser_exception``); and a send after the close is a disconnect for
+the app (an ``OSError``, as ASGI says), not a ``RuntimeError`` that crashes it.
 """
 
 from __future__ import annotations
