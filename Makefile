@@ -13,7 +13,7 @@ export IPYTHONDIR := $(HERE)/.jupyter/ipython
 export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade
+.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade fuzz
 
 $(STAMP): pyproject.toml
 	tools/setup-system lab
@@ -45,6 +45,9 @@ browser: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --inputs $(or $(INPUTS),12000) $(if $(SEED),--seed $(SEED))
 
 serve: $(STAMP)
 	$(BIN)/python -m servers --port $(or $(PORT),8000)
