@@ -54,8 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from servers import auth, protocols
-from servers.sioguard import GuardedServer
+from servers import auth, fanout, protocols
 
 if TYPE_CHECKING:
     from servers.app import Server
@@ -132,7 +131,7 @@ class SocketIOService:
     """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers)."""
 
     def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5) -> None:
-        self.sio = GuardedServer(
+        self.sio = fanout.FanoutServer(
             async_mode="asgi",
             cors_allowed_origins="*",
             ping_interval=ping_interval,
@@ -433,6 +432,13 @@ def wrap(app: Any, server: Server | None = None,
          service: SocketIOService | None = None) -> Any:
     """``app`` with Socket.IO in front of it at ``/socket.io/`` (everything else passes)."""
     service = service or SocketIOService()
+    if server is not None and isinstance(service.sio.manager, fanout.FanoutManager):
+        chaos = server.chaos
+
+        def sent(n: int) -> None:  # broadcast frames written past the counting middleware
+            chaos.messages_out += n
+
+        service.sio.manager.on_sent = sent
     asgi = socketio.ASGIApp(service.sio, other_asgi_app=app,
                             socketio_path=protocols.prefix("socketio").strip("/"))
     asgi.rtlab_socketio = service  # type: ignore[attr-defined]

@@ -139,7 +139,10 @@ class FreezableTransport:
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        latency = 0.0 if self._exempt() else self._registry.latency
+        # the usual case first: no latency set, nothing held (classify() costs a path lookup)
+        latency = self._registry.latency
+        if latency > 0 and self._exempt():
+            latency = 0.0
         if not self._pending and not self._frozen and latency <= 0:
             self._real.write(data)
             return
