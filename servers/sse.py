@@ -34,9 +34,12 @@ Query parameters (all optional):
 - ``status=CODE`` (a lab teaching aid): answer that status instead of a stream: ``204`` (the
   SSE way to say "stop, for good") or an error status 400-599 with a JSON body.
 
-``GET /sse/stats`` answers ``{"streams", "by_path", "opened", "closed", "feeds": [...]}``;
-with ``?streams=N&timeout=S`` it first waits (up to S seconds, at most 30) until exactly N
-streams are open, so a test can await a disconnect being noticed instead of polling.
+``GET /sse/stats`` answers ``{"streams", "by_path", "opened", "closed", "feeds": [...]}``
+(per feed: path, interval, latest and oldest id, buffered, subscribers, and ``parked`` /
+``pumped``: readers the fan-out pump writes to now, chunks it has written; see
+:mod:`servers.ssepump`); with ``?streams=N&timeout=S`` it first waits (up to S seconds, at
+most 30) until exactly N streams are open, so a test can await a disconnect being noticed
+instead of polling.
 
 Every numeric parameter is checked: plain ASCII decimal, finite, in its range (``nan``,
 ``inf``, ``1e309``, negatives, ``1_0``, other scripts' digits and words answer 400 naming
@@ -63,7 +66,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from servers import auth, badinput, feeds, params
+from servers import auth, badinput, feeds, params, ssepump
 from servers.feeds import iso
 from servers.httpjson import JSONResponse
 
@@ -203,6 +206,8 @@ class Hub:
     def __init__(self, registry: Any = None) -> None:
         self.registry = registry  # the transport registry: tells when a freeze happens
         self.feeds: OrderedDict[tuple[str, float], Feed] = OrderedDict()
+        self.pumps: dict[Feed, ssepump.Pump] = {}  # paced feeds with parked readers
+        self.fast = ssepump.enabled()
         self.streams: dict[str, int] = {}
         self.opened = 0
         self.closed = 0
@@ -217,6 +222,7 @@ class Hub:
                 for k, f in list(self.feeds.items()):
                     if f.subscribers == 0 and k != key:
                         del self.feeds[k]
+                        self.pumps.pop(f, None)
                         break
         self.feeds.move_to_end(key)
         return feed
@@ -236,14 +242,23 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         return {"streams": self.open_streams, "by_path": {k: v for k, v in self.streams.items()},
                 "opened": self.opened, "closed": self.closed,
-                "feeds": [f.describe() for f in self.feeds.values()]}
+                "feeds": [self._describe(f) for f in self.feeds.values()]}
+
+    def _describe(self, feed: Feed) -> dict[str, Any]:
+        pump = self.pumps.get(feed)
+        return {**feed.describe(), "parked": len(pump.readers) if pump else 0,
+                "pumped": pump.written if pump else 0}
 
     def _frozen(self) -> bool:
         return bool(self.registry is not None and getattr(self.registry, "frozen", False))
 
     async def stream(self, feed: Feed, cursor: int, reset: str | None, requested: str | None,
-                     retry_ms: int) -> AsyncIterator[bytes]:
-        """One reader's events: the first block, maybe a reset, then the feed from ``cursor``."""
+                     retry_ms: int, scope: dict[str, Any] | None = None
+                     ) -> AsyncIterator[bytes]:
+        """One reader's events: the first block, maybe a reset, then the feed from ``cursor``.
+
+        Caught up with a paced feed, the stream parks on the feed's pump
+        (:mod:`servers.ssepump`), which writes the next events itself while it can."""
         loop = asyncio.get_running_loop()
         path = feed.topic.path
         feed.subscribers += 1
@@ -276,10 +291,27 @@ class Hub:
                     yield chunk
                     await asyncio.sleep(0)  # let other streams (and pings) run
                     continue
+                reader = (ssepump.Reader.of(scope, cursor)
+                          if self.fast and scope is not None and feed.interval else None)
+                if reader is not None:
+                    cursor = await self._park(feed, reader)
+                    continue
                 await asyncio.sleep(max(feed.due(cursor + 1) - now, 0.0))
         finally:
             feed.subscribers -= 1
             self._count(path, -1)
+
+    async def _park(self, feed: Feed, reader: ssepump.Reader) -> int:
+        """Wait while the pump writes for us; the cursor it left us at."""
+        pump = self.pumps.get(feed)
+        if pump is None:
+            pump = self.pumps[feed] = ssepump.Pump(feed)
+        pump.park(reader)
+        try:
+            await reader.woken
+        finally:
+            pump.unpark(reader)
+        return reader.cursor
 
     @staticmethod
     def _reset(feed: Feed, reason: str, requested: str | None) -> bytes:
@@ -341,7 +373,7 @@ def routes(server: Server | None = None) -> list[Route]:
             feed = hub.feed(topic, interval, now)
             cursor, reset = feed.position(requested, now)
             return EventSourceResponse(
-                hub.stream(feed, cursor, reset, requested, retry_ms),
+                hub.stream(feed, cursor, reset, requested, retry_ms, request.scope),
                 ping=ping,
                 ping_message_factory=lambda: ServerSentEvent(
                     data=json.dumps({"timestamp": iso(time.time())}), event="ping"

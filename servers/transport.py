@@ -310,6 +310,14 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
             registry.discard(self)  # the WebSocket protocol takes this connection over
             super().handle_websocket_upgrade(event)
 
+        def handle_events(self) -> None:
+            super().handle_events()
+            cycle = getattr(self, "cycle", None)
+            if cycle is not None:
+                # Lets a streaming response write whole chunks itself (servers.ssepump).
+                cycle.scope.setdefault("extensions", {})["rtlab.transport"] = {
+                    "transport": self.transport, "cycle": cycle}
+
     class ChaosWebSocketProtocol(WebSocketsSansIOProtocol):
         def connection_made(self, transport: Any) -> None:
             if isinstance(transport, FreezableTransport):
