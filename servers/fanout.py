@@ -86,22 +86,25 @@ class Batch:
     """
 
     def __init__(self) -> None:
-        self.frames: dict[wslink.Link, list[bytes]] = {}
+        # one frame as bytes (the usual case: no list, nothing for the garbage collector)
+        self.frames: dict[wslink.Link, bytes | list[bytes]] = {}
 
     def add(self, link: wslink.Link, data: bytes) -> None:
-        frames = self.frames.get(link)
-        if frames is not None:
-            frames.append(data)
-            return
-        if not self.frames:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self.frames[link] = [data]
+        held = self.frames.get(link)
+        if held is None:
+            if not self.frames:
+                asyncio.get_running_loop().call_soon(self.flush)
+            self.frames[link] = data
+        elif isinstance(held, bytes):
+            self.frames[link] = [held, data]
+        else:
+            held.append(data)
 
     def flush(self) -> None:
         frames, self.frames = self.frames, {}
-        for link, chunks in frames.items():
+        for link, held in frames.items():
             if link.open():  # a connection closed meanwhile gets nothing more, as with engineio
-                link.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+                link.transport.write(held if isinstance(held, bytes) else b"".join(held))
 
 
 class FanoutManager(socketio.AsyncManager):

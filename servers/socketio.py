@@ -25,7 +25,9 @@ Namespaces and events (every handler validates its payload; a bad one gets an
     strictly increase per document (the server assigns them, in arrival order).
 
 Reserved event names (``connect``, ``disconnect``, ``*``, ...) and malformed packets never
-reach a handler (:mod:`servers.sioguard`).
+reach a handler (:mod:`servers.sioguard`). Every emit without a callback (room broadcasts,
+emits to one client) is written by :mod:`servers.fanout`: encoded and framed once, the same
+bytes written to each WebSocket recipient; the frames are those python-socketio would send.
 
 Auth: the Socket.IO ``auth`` payload, ``{"token": JWT}`` (or ``{"Authorization":
 "Bearer JWT"}``), JWT from ``/auth/login``. Headers are not read: browsers cannot set

@@ -67,10 +67,6 @@ class Link:
         """Open and not paused by flow control (the transport is under its high-water mark)."""
         return self.protocol.writable.is_set() and self.open()
 
-    def backlog(self) -> int:
-        """Bytes the transport holds that the kernel has not taken yet."""
-        return self.transport.get_write_buffer_size()
-
     def abort(self) -> None:
         """Cut the connection (no close frame): engineio sees it end and closes the session."""
         self.transport.abort()
