@@ -13,7 +13,7 @@ import sys
 
 import uvicorn
 
-from servers import badinput, lifeline
+from servers import badinput, gcpolicy, lifeline
 from servers.app import DEFAULT_MAX_FRAME, Settings, create_app
 from servers.transport import Registry, make_protocols
 
@@ -65,6 +65,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
             await task  # startup failed: let its exception (or SystemExit) through
             raise SystemExit(1)
         await asyncio.sleep(0.005)
+    gcpolicy.apply()  # start-up is over: what it built is permanent
     host, port = sock.getsockname()[:2]
     print(READY.format(host=host, port=port), flush=True)
     await task
