@@ -27,6 +27,8 @@ MODULES = [
     "ws_oneway",
     "compression",
     "graphql_cost",
+    "classroom",
+    "classroom_churn",
 ]
 
 

@@ -1,0 +1,120 @@
+"""Memory over churn: 10 rounds of 1,000 Socket.IO clients joining the class room and leaving.
+
+``python -m benchmarks classroom_churn`` (part of ``make bench``) or
+``python -m benchmarks.classroom_churn [--quick]``. A fresh demo server; each round the load
+generator (:mod:`benchmarks.loadgen`, WebSocket clients) opens 1,000 clients that join
+``/chat`` room ``class``, then all of them leave (a close frame each, as a browser tab does);
+the round ends when the server counts no Socket.IO connection left (``/_chaos/stats``).
+Before the readings that count (after round 1 and after the last round) the server gets
+:data:`SETTLE` seconds: engineio's ping task keeps a closed session for up to its ping
+interval (10 s), so memory read at once still holds the last sessions.
+
+Two rows: resident memory after the last round against the start-up (the target, within
+10 %), and against round 1, after the first thousand clients have sized the allocator's
+arenas: what stays from round 1 on is not freed memory the allocator keeps (fragmentation),
+while a leak would grow from round to round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from benchmarks.loadgen import procstat
+from benchmarks.loadgen.pool import Pool
+from benchmarks.report import Row
+from rtlab.lab import ServerProcess
+
+TARGET = 1.10  # last round / start
+SETTLE = 16.0  # seconds: engineio's ping interval (10) + ping timeout (5) + 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    clients: int
+
+
+FULL = Plan(rounds=10, clients=1000)
+QUICK = Plan(rounds=3, clients=100)
+
+
+async def gone(url: str, timeout: float = 60) -> None:
+    """Until the server counts no Socket.IO connection (its disconnects all handled)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as http:
+        while time.monotonic() < deadline:
+            if (await http.get(f"{url}/_chaos/stats")).json()["socketio"] == 0:
+                return
+            await asyncio.sleep(0.2)  # a benchmark polls the server's own count; bounded
+    raise TimeoutError("the server still counts Socket.IO connections")
+
+
+async def churn(plan: Plan, log: bool = False) -> list[float]:
+    """RSS in MB: after start-up, then after each round."""
+    server = ServerProcess.launch(timeout=30)
+    try:
+        assert server.pid is not None
+        pool = await Pool.start(server.url, {"ws": 2})
+        rss = [procstat.rss_bytes(server.pid) / 1e6]
+        try:
+            for n in range(plan.rounds):
+                errors = await pool.grow("ws", plan.clients)
+                if errors:
+                    raise RuntimeError(f"round {n + 1}: {'; '.join(errors)}")
+                await pool.close_clients()
+                await gone(server.url)
+                if n in (0, plan.rounds - 1):
+                    await asyncio.sleep(SETTLE)
+                rss.append(procstat.rss_bytes(server.pid) / 1e6)
+                if log:
+                    print(f"  churn round {n + 1}: RSS {rss[-1]:.1f} MB", file=sys.stderr,
+                          flush=True)
+        finally:
+            await pool.stop()
+    finally:
+        server.stop()
+    return rss
+
+
+def rows(rss: list[float], plan: Plan) -> list[Row]:
+    what = f"{plan.rounds} rounds of {plan.clients:,} Socket.IO clients joining and leaving"
+    steps = [b - a for a, b in zip(rss[1:], rss[2:], strict=False)]
+    start, first, last = rss[0], rss[1], rss[-1]
+    return [
+        Row(f"memory over churn: {what}", f"{start:.1f} MB RSS after start-up",
+            f"{last:.1f} MB after the last round", f"{last / start:.3f} (target <= {TARGET})",
+            last / start <= TARGET),
+        Row(f"memory over churn, rounds 2-{plan.rounds} (a leak grows here)",
+            f"{first:.1f} MB RSS after round 1",
+            f"{last:.1f} MB after the last round ({max(steps, default=0):+.1f} MB at most "
+            "between two rounds)", f"{last / first:.3f} (target <= {TARGET})",
+            last / first <= TARGET),
+    ]
+
+
+def run(server: object = None, plan: Plan = FULL) -> list[Row]:
+    """``make bench`` entry (a fresh server of its own; the shared one is not used)."""
+    return rows(asyncio.run(churn(plan)), plan)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.classroom_churn", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="3 rounds of 100 (smoke)")
+    plan = QUICK if p.parse_args(argv).quick else FULL
+    rss = asyncio.run(churn(plan, log=True))
+    from benchmarks.report import table
+
+    print(table(rows(rss, plan)))
+    print("RSS (MB): " + ", ".join(f"{r:.1f}" for r in rss))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
