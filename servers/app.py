@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from servers import auth, chaos, closereason, protocols, safejson
+from servers import auth, broker, chaos, closereason, protocols, safejson
 from servers.httpjson import JSONResponse
 from servers.transport import Registry
 
@@ -33,6 +33,9 @@ class Settings:
     token_ttl: float = auth.DEFAULT_TTL
     max_frame: int = DEFAULT_MAX_FRAME
     parent_pid: int | None = None
+    broker: str | None = None  # redis://HOST:PORT: share rooms, feeds, tokens across processes
+    workers: int = 1  # worker processes behind one port (servers.master)
+    worker: int | None = None  # this process's number among them (None: the only process)
 
     @property
     def lab_mode(self) -> bool:
@@ -52,9 +55,11 @@ class Server:
     settings: Settings
     registry: Registry = field(default_factory=Registry)
     chaos: chaos.ChaosState = field(init=False)
+    broker: broker.Broker | None = field(init=False)  # None: one process, all in-process
 
     def __post_init__(self) -> None:
         self.chaos = chaos.ChaosState(self.registry)
+        self.broker = broker.connect(self.settings)
 
     def served(self) -> list[protocols.Protocol]:
         return [p for p in protocols.TABLE if self.settings.lab_mode or not p.lab_only]
