@@ -149,9 +149,9 @@ class Master:
                 return worker
         return None
 
-    async def _first_bytes(self, conn: socket.socket) -> bytes:
+    async def _first_bytes(self, conn: socket.socket) -> bytes | None:
         """The start of the first request (up to its first line), without consuming it;
-        b"" if the client closed or stayed silent."""
+        b"" if the client stayed silent, None if it closed (or failed) before a byte."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FIRST_BYTES_SECONDS
         while True:
@@ -168,8 +168,10 @@ class Master:
             except BlockingIOError:
                 continue
             except OSError:
-                return b""
-            if not head or handoff.request_line(head) is not None:
+                return None
+            if not head:
+                return None
+            if handoff.request_line(head) is not None:
                 return head
             if len(head) >= handoff.PEEK_BYTES or loop.time() >= deadline:
                 return head
@@ -178,6 +180,8 @@ class Master:
     async def _route(self, conn: socket.socket) -> None:
         with conn:
             head = await self._first_bytes(conn)
+            if head is None:
+                return  # closed unused (a client's spare pooled connection): nothing to serve
             worker = self.pick(head)
             if worker is None or worker.channel is None:
                 return  # no worker serves right now: the client sees the connection close
