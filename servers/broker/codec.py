@@ -37,8 +37,9 @@ def loads(raw: bytes) -> Any:
         doc = json.loads(raw)
         cls = TYPES[doc["type"]]
         fields = dict(doc["fields"])
+        if cls is data.MessageRecord:
+            fields["attachments"] = tuple(data.Attachment(**a)
+                                          for a in fields.get("attachments", ()))
+        return cls(**fields)
     except (ValueError, KeyError, TypeError) as exc:
         raise UnknownEvent(f"not a broker event: {exc}") from None
-    if cls is data.MessageRecord:
-        fields["attachments"] = tuple(data.Attachment(**a) for a in fields.get("attachments", ()))
-    return cls(**fields)
