@@ -35,6 +35,8 @@ from servers import auth, handoff
 
 #: how long a connection may stay silent before the master hands it over unread
 FIRST_BYTES_SECONDS = 5.0
+PARTIAL_LINE_PAUSE = 0.002  # a request line that came in pieces is looked at again after this
+ACCEPT_BATCH = 64  # connections accepted per wake-up, at most
 #: a worker has this long to start (import, bind its broker, start uvicorn)
 START_SECONDS = 30.0
 #: a worker that dies sooner than this after its start waits this long before the next one
@@ -75,6 +77,8 @@ class Master:
         self.turn = itertools.cycle(range(workers))
         self.stopping = False
         self.routing: set[asyncio.Task[None]] = set()
+        #: accepted connections whose request line has not come yet: fd -> (socket, timeout)
+        self.waiting: dict[int, tuple[socket.socket, asyncio.TimerHandle]] = {}
 
     # -- workers ----------------------------------------------------------------------------
     async def _spawn(self, worker: Worker) -> None:
@@ -149,72 +153,118 @@ class Master:
                 return worker
         return None
 
-    async def _first_bytes(self, conn: socket.socket) -> bytes | None:
-        """The start of the first request (up to its first line), without consuming it;
-        b"" if the client stayed silent, None if it closed (or failed) before a byte."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + FIRST_BYTES_SECONDS
-        while True:
-            readable = loop.create_future()
-            loop.add_reader(conn.fileno(), _settle, readable)
-            try:
-                await asyncio.wait_for(readable, max(deadline - loop.time(), 0))
-            except TimeoutError:
-                return b""
-            finally:
-                loop.remove_reader(conn.fileno())
-            try:
-                head = conn.recv(handoff.PEEK_BYTES, socket.MSG_PEEK)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return None
-            if not head:
-                return None
-            if handoff.request_line(head) is not None:
-                return head
-            if len(head) >= handoff.PEEK_BYTES or loop.time() >= deadline:
-                return head
-            await asyncio.sleep(0.002)  # the rest of the line is on its way
+    # Connections are driven by callbacks, not a task each: accepting and passing sockets
+    # is all the master does, and a task per connection halved its rate.
+    def start_accepting(self) -> None:
+        self.listener.setblocking(False)
+        asyncio.get_running_loop().add_reader(self.listener.fileno(), self._on_accept)
 
-    async def _route(self, conn: socket.socket) -> None:
-        with conn:
-            head = await self._first_bytes(conn)
-            if head is None:
-                return  # closed unused (a client's spare pooled connection): nothing to serve
-            worker = self.pick(head)
-            if worker is None or worker.channel is None:
-                return  # no worker serves right now: the client sees the connection close
-            await self._hand(worker, worker.channel, conn)
-
-    async def _hand(self, worker: Worker, channel: socket.socket, conn: socket.socket) -> None:
+    def _on_accept(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        for _ in range(ACCEPT_BATCH):
             try:
-                handoff.send_socket(channel, conn)
-                worker.handed += 1
+                conn, _addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
                 return
-            except BlockingIOError:  # the worker is busy (or frozen): wait until it reads
+            except OSError as exc:  # out of file descriptors, ...: the kernel keeps the rest
+                log(f"accept failed: {exc}")
+                return
+            conn.setblocking(False)
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            timer = loop.call_later(FIRST_BYTES_SECONDS, self._on_silence, conn)
+            self.waiting[conn.fileno()] = (conn, timer)
+            loop.add_reader(conn.fileno(), self._on_first_bytes, conn)
+
+    def _on_first_bytes(self, conn: socket.socket) -> None:
+        """Route once the request line is there (the bytes stay for the worker to read)."""
+        try:
+            head = conn.recv(handoff.PEEK_BYTES, socket.MSG_PEEK)
+        except BlockingIOError:
+            return
+        except OSError:
+            head = b""
+        if not head:  # closed before a byte (a client's spare pooled connection)
+            self._forget(conn)
+            conn.close()
+            return
+        if handoff.request_line(head) is None and len(head) < handoff.PEEK_BYTES:
+            # The rest of the line is on its way; readiness would fire at once for the bytes
+            # already here, so look again shortly (the silence timer still bounds it).
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(conn.fileno())
+            loop.call_later(PARTIAL_LINE_PAUSE, self._look_again, conn)
+            return
+        self._route(conn, head)
+
+    def _look_again(self, conn: socket.socket) -> None:
+        if conn.fileno() in self.waiting:
+            asyncio.get_running_loop().add_reader(conn.fileno(), self._on_first_bytes, conn)
+
+    def _on_silence(self, conn: socket.socket) -> None:
+        """No request line in time: let a worker deal with it, as one process would."""
+        try:
+            head = conn.recv(handoff.PEEK_BYTES, socket.MSG_PEEK)
+        except OSError:
+            head = b""
+        self._route(conn, head)
+
+    def _forget(self, conn: socket.socket) -> None:
+        entry = self.waiting.pop(conn.fileno(), None)
+        if entry is not None:
+            entry[1].cancel()
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(conn.fileno())
+
+    def _route(self, conn: socket.socket, head: bytes) -> None:
+        self._forget(conn)
+        worker = self.pick(head)
+        if worker is None or worker.channel is None:
+            conn.close()  # no worker serves right now: the client sees the connection close
+            return
+        try:
+            handoff.send_socket(worker.channel, conn)
+            worker.handed += 1
+        except BlockingIOError:  # the worker is busy (or frozen): wait until it reads
+            task = asyncio.get_running_loop().create_task(self._hand_later(worker, conn))
+            self.routing.add(task)
+            task.add_done_callback(self.routing.discard)
+            return
+        except OSError:
+            pass  # the worker died meanwhile
+        conn.close()
+
+    async def _hand_later(self, worker: Worker, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        with conn:
+            deadline = loop.time() + FIRST_BYTES_SECONDS
+            while worker.channel is not None and loop.time() < deadline:
+                channel = worker.channel
                 writable = loop.create_future()
                 loop.add_writer(channel.fileno(), _settle, writable)
                 try:
-                    await asyncio.wait_for(writable, FIRST_BYTES_SECONDS)
+                    await asyncio.wait_for(writable, max(deadline - loop.time(), 0))
                 except TimeoutError:
                     return
                 finally:
-                    loop.remove_writer(channel.fileno())
-            except OSError:
-                return  # the worker died meanwhile
+                    with contextlib.suppress(ValueError, OSError):
+                        loop.remove_writer(channel.fileno())
+                try:
+                    handoff.send_socket(channel, conn)
+                    worker.handed += 1
+                    return
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return
 
-    async def accept(self) -> None:
+    def stop_accepting(self) -> None:
         loop = asyncio.get_running_loop()
-        self.listener.setblocking(False)
-        while not self.stopping:
-            conn, _addr = await loop.sock_accept(self.listener)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            task = loop.create_task(self._route(conn))
-            self.routing.add(task)
-            task.add_done_callback(self.routing.discard)
+        with contextlib.suppress(ValueError, OSError):
+            loop.remove_reader(self.listener.fileno())
+        for conn, _timer in list(self.waiting.values()):
+            self._forget(conn)
+            conn.close()
 
     # -- the whole ---------------------------------------------------------------------------
     async def run(self, ready_line: str) -> None:
@@ -223,7 +273,6 @@ class Master:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         supervisors: list[asyncio.Task[None]] = []
-        accepting: asyncio.Task[None] | None = None
         try:
             for worker in self.workers:
                 await self._spawn(worker)
@@ -240,13 +289,12 @@ class Master:
                 log(f"not every worker started within {START_SECONDS:g} s (see above)")
                 raise SystemExit(1)
             supervisors = [loop.create_task(self.supervise(w)) for w in self.workers]
-            accepting = loop.create_task(self.accept())
+            self.start_accepting()
             print(ready_line, flush=True)
             await stop.wait()
         finally:
             self.stopping = True
-            if accepting is not None:
-                accepting.cancel()
+            self.stop_accepting()
             await self.stop_workers()
             for task in (*supervisors, *self.routing):
                 task.cancel()
