@@ -261,6 +261,25 @@ async def test_an_sse_client_resuming_on_the_other_worker_misses_nothing(workers
     assert ids == list(range(ids[0], ids[0] + len(ids))), ids
 
 
+async def test_when_the_publishing_worker_dies_another_takes_over_with_no_gap(workers):
+    """The first worker asked for a feed publishes it; killed, it loses the feed's lock and
+    the other worker publishes every event due since, with the same ids."""
+    path = "/sse/ticker?interval=0.05"
+    publisher = await sse_on(workers, 1, path)
+    await publisher.events(2)  # worker 1 holds the lock now: nobody else asked before
+    reader = await sse_on(workers, 0, path)
+    try:
+        before = await reader.events(3)
+        await publisher.close()
+        os.kill(worker_pids(workers.pid)[1], 9)
+        after = await reader.events(60, timeout=15)  # 3 s of events: the lock expires in 2
+    finally:
+        await reader.close()
+    assert [e for _i, e, _d in after] == ["tick"] * 60
+    ids = [i for i, _e, _d in before + after]
+    assert ids == list(range(ids[0], ids[0] + len(ids))), ids
+
+
 # -- GraphQL subscriptions ---------------------------------------------------------------------
 SUBSCRIBE = ("subscription($room: ID!) { messageReceived(chatRoomId: $room) "
              "{ id content sender { username } } }")
