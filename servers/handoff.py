@@ -42,12 +42,15 @@ def owner(head: bytes, workers: int, prefix: bytes = b"/socket.io") -> int | Non
     """The worker that owns the Engine.IO session named in the request line of ``head``,
     or None: not a Socket.IO request, no session yet, or a session of no current worker."""
     line = request_line(head)
-    if line is None:
-        line = head
-    parts = line.split(b" ", 2)
-    if len(parts) < 2 or not parts[1].startswith(prefix):
+    parts = (head if line is None else line).split(b" ", 2)
+    return target_owner(parts[1], workers, prefix) if len(parts) > 1 else None
+
+
+def target_owner(target: bytes, workers: int, prefix: bytes = b"/socket.io") -> int | None:
+    """:func:`owner` for a request target (``/socket.io/?EIO=4&sid=w1-…``)."""
+    if not target.startswith(prefix):
         return None
-    match = _SID.search(parts[1])
+    match = _SID.search(target)
     if match is None:
         return None
     index = int(match.group(1))

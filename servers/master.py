@@ -61,7 +61,6 @@ class Worker:
     proc: asyncio.subprocess.Process | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float = 0.0
-    handed: int = 0  # connections handed over since it started
 
     @property
     def alive(self) -> bool:
@@ -95,7 +94,6 @@ class Master:
         ours.setblocking(False)
         worker.channel = ours
         worker.started_at = time.monotonic()
-        worker.handed = 0
         asyncio.get_running_loop().add_reader(ours.fileno(), self._on_channel, worker, ours)
 
     def _on_channel(self, worker: Worker, channel: socket.socket) -> None:
@@ -224,7 +222,6 @@ class Master:
             return
         try:
             handoff.send_socket(worker.channel, conn)
-            worker.handed += 1
         except BlockingIOError:  # the worker is busy (or frozen): wait until it reads
             task = asyncio.get_running_loop().create_task(self._hand_later(worker, conn))
             self.routing.add(task)
@@ -251,7 +248,6 @@ class Master:
                         loop.remove_writer(channel.fileno())
                 try:
                     handoff.send_socket(channel, conn)
-                    worker.handed += 1
                     return
                 except BlockingIOError:
                     continue

@@ -50,8 +50,8 @@ class WorkerTag:
         query: bytes = scope.get("query_string", b"")
         if HOP.encode() in query:
             return False
-        line = b"GET " + scope.get("raw_path", scope["path"].encode()) + b"?" + query + b" H\n"
-        owner = handoff.owner(line, self.workers, self.prefix)
+        target = scope.get("raw_path") or scope["path"].encode()
+        owner = handoff.target_owner(target + b"?" + query, self.workers, self.prefix)
         return owner is not None and owner != self.index
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -364,6 +364,34 @@ async def test_login_on_one_worker_refresh_on_the_other_once(workers):
         assert reused.status_code == 401
 
 
+# -- chaos -------------------------------------------------------------------------------------
+async def test_chaos_works_inside_a_worker_and_breaks_only_that_workers_links(workers):
+    """Each worker runs the chaos transport wrapper: /_chaos/drop answered by worker 1 cuts
+    worker 1's WebSocket and leaves worker 0's alone."""
+    kept = await ws_on(workers, 0, "/ws/echo")
+    cut = await ws_on(workers, 1, "/ws/echo")
+
+    async def probe() -> tuple[httpx.AsyncClient, httpx.Response]:
+        client = httpx.AsyncClient()  # its one kept-alive connection stays on one worker
+        return client, await client.get(workers.http_url("/"))
+
+    async def close(pair: tuple[httpx.AsyncClient, httpx.Response]) -> None:
+        await pair[0].aclose()
+
+    client, _ = await on_worker(1, probe, lambda p: int(p[1].headers["x-rtlab-worker"]), close)
+    try:
+        answer = await client.post(workers.http_url("/_chaos/drop"), json={"protocol": "ws"})
+    finally:
+        await client.aclose()
+    assert answer.headers["x-rtlab-worker"] == "1" and answer.json()["dropped"] == 1
+    async with asyncio.timeout(5):
+        with pytest.raises(websockets.ConnectionClosed):
+            await cut.recv()
+    await kept.send(json.dumps({"type": "echo", "payload": "here"}))
+    assert json.loads(await kept.recv())["payload"] == "here"
+    await kept.close()
+
+
 # -- a worker dies -----------------------------------------------------------------------------
 def worker_pids(master_pid: int) -> dict[int, int]:
     """worker number -> pid, for the children of ``master_pid``."""
