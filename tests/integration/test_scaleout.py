@@ -450,3 +450,24 @@ def test_more_than_one_worker_without_a_broker_is_refused_clearly():
     assert done.returncode == 2
     assert "--workers 2 needs --broker redis://HOST:PORT" in done.stderr
     assert done.stdout == ""
+
+
+async def test_rate_counters_in_redis_share_a_window_and_end_it(redis_server):
+    """``incr(key, window_seconds)``: two workers' counts add up within one window; the
+    window ends and the count starts again."""
+    from servers.broker import Broker
+
+    brokers = [Broker(redis_server.url, worker=n, workers=2) for n in (0, 1)]
+    try:
+        a, b = (broker.counters() for broker in brokers)
+        assert [await a.incr("alice", 0.3), await b.incr("alice", 0.3),
+                await a.incr("alice", 0.3)] == [1, 2, 3]
+        assert await b.incr("bob", 0.3) == 1
+        ttl = await brokers[0].redis.pttl(brokers[0].key("count", "rate", "alice"))
+        assert 0 < ttl <= 300  # the window is the first hit's, not extended by later ones
+        await asyncio.sleep(ttl / 1000 + 0.05)  # Redis expires the key: nothing to await
+        assert await b.incr("alice", 0.3) == 1
+        assert [await a.next("doc"), await b.next("doc"), await a.current("doc")] == [1, 2, 2]
+    finally:
+        for broker in brokers:
+            await broker.redis.aclose()
