@@ -445,7 +445,7 @@ class SocketIOClient(WithOutbox, Supervised):
             return False
         finally:
             self._sending = False
-        self.timeline.record(FRAME_OUT, data=item.frame())
+        self.timeline.frame(FRAME_OUT, item.frame())
         written, item.written = item.written, None
         if written is not None and not written.done():
             written.set_result(None)
@@ -454,7 +454,7 @@ class SocketIOClient(WithOutbox, Supervised):
     def _on_ack(self, item: _Outgoing, ack: asyncio.Future[Any], *args: Any) -> None:
         value = args[0] if len(args) == 1 else (args or None)
         self._outbox.acked(item.seq)
-        self.timeline.record(FRAME_IN, data={"ack": item.event, "data": value})
+        self.timeline.frame(FRAME_IN, {"ack": item.event, "data": value})
         if not ack.done():
             ack.set_result(value)
 
@@ -494,7 +494,7 @@ class SocketIOClient(WithOutbox, Supervised):
         frame = {"event": event, "data": data}
         if namespace != "/":
             frame["namespace"] = namespace
-        self.timeline.record(FRAME_IN, data=frame)
+        self.timeline.frame(FRAME_IN, frame)
         answer = None
         for handler in list(self._handlers.get((namespace, event), ())):
             try:

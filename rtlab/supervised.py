@@ -33,7 +33,7 @@ from rtlab.errors import (
 from rtlab.knobs import positive_or_none
 from rtlab.outbox import until_end
 from rtlab.reconnect import Decision, Do, Happened, Outcome, Reconnect
-from rtlab.state import ERROR, NOTE, STATE, ConnectionState, Event, Timeline
+from rtlab.state import ERROR, NOTE, ConnectionState, StateMachine, Timeline
 
 #: The clients' clock for the core (seconds; only differences matter).
 now = time.monotonic
@@ -113,17 +113,19 @@ class Supervised(Reconnecting):
                           server_delay: float | None = None,
                           can_refresh: bool = False) -> None:
         self.timeline = timeline if timeline is not None else Timeline()
+        self._state_changed = asyncio.Event()
+        self._connected = False  # kept by _on_state: one attribute for the send fast paths
+        machine = StateMachine(self.timeline, on_change=self._on_state)
         self._core = Reconnect(policy, self.timeline, max_attempts=max_attempts, rng=rng,
-                               server_delay=server_delay, can_refresh=can_refresh)
+                               server_delay=server_delay, can_refresh=can_refresh,
+                               machine=machine)
         self._refusal_pending = False  # a refresh after refused credentials is under way
         self._supervisor = None
-        self._state_changed = asyncio.Event()
         self._closing = asyncio.Event()
         self.last_error: BaseException | None = None
         self.last_outcome: Outcome | None = None  # how the last finished attempt ended
         self.failure: ConnectionFailed | None = None
         self.stop_reason = ""
-        self.timeline.subscribe(self._on_timeline_event)
 
     # -- the life of the client ----------------------------------------------------------------
     async def _attempt(self) -> Outcome:
@@ -239,9 +241,9 @@ class Supervised(Reconnecting):
         """Messages until the client is closed; any other error is raised."""
         return until_end(self.recv, ClientClosed)
 
-    def _on_timeline_event(self, event: Event) -> None:
-        if event.kind == STATE:
-            self._state_changed.set()
+    def _on_state(self, state: ConnectionState) -> None:
+        self._connected = state is ConnectionState.CONNECTED
+        self._state_changed.set()
 
     def _has_stopped(self) -> bool:
         """True once the supervisor will change no state again."""

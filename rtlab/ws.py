@@ -145,23 +145,15 @@ def _encode(message: Any) -> _Outgoing:
     return _Outgoing(text, None if ident is None else str(ident), message)
 
 
-def _decoder(decode: Decode) -> Callable[[str], Any]:
-    """How a text frame becomes a message; raises ValueError for one to refuse."""
-    if decode == "text":
-        return str
+_loads = json.loads
 
+
+def _decoder(decode: Decode) -> Callable[[str], Any]:
+    """How a text frame becomes a message; raises ValueError for one to refuse. (``json``,
+    the default, is inlined in ``_on_raw``: JSON when it parses, the text when not.)"""
     if decode == "envelope":
         return Envelope.from_json
-
-    loads = json.loads
-
-    def json_or_text(text: str) -> Any:
-        try:
-            return loads(text)
-        except ValueError:
-            return text  # not JSON: a message all the same
-
-    return json_or_text
+    return str
 
 
 class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
@@ -208,6 +200,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
         self.ack_id = ack_id
         self.headers = headers
         self.decode = decode
+        self._json = decode == "json"
         self._decode_text = _decoder(decode)
         self._outbox: Outbox[_Outgoing] = Outbox(queue_size, overflow)
         self._init_supervision(timeline, policy, max_attempts=max_attempts, rng=rng)
@@ -231,18 +224,44 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
         Raises :class:`~rtlab.errors.QueueFull` when the queue is full and
         ``overflow`` is ``"reject"``.
         """
+        outbox = self._outbox
+        ws = self._ws
+        if (self._connected and ws is not None and not self._sending and not outbox.queued
+                and self.ack_id is None):  # (close() clears _connected first)
+            # The fast path: connected, nothing waits ahead, nothing to track: write now.
+            # (What put + _write do, inline: it counts as pending while it is written; if
+            # the link breaks under it, it waits at the head for the next link.)
+            if type(message) is dict:  # the common case, without building an _Outgoing
+                text, data = _dumps(message), message
+            else:
+                item = _encode(message)
+                text, data = item.text, item.data
+            outbox.writing += 1
+            self._sending = True
+            try:
+                await ws.send(text)
+            except BaseException as exc:
+                outbox.writing -= 1
+                outbox.queued.appendleft(_Outgoing(text, None, data))  # no ack tracks it
+                self._wake_sender.set()
+                if isinstance(exc, ConnectionClosed):
+                    return  # it goes again on the next link
+                raise
+            finally:
+                self._sending = False
+            outbox.writing -= 1
+            self.timeline.frame(FRAME_OUT, data)
+            return
         if self._closing.is_set():
             raise ClientClosed(f"{self.name} is closed: message not sent")
         if self._supervisor is not None and self._supervisor.done():
             raise self._stopped_error()  # stopped for good (a fatal failure, gave up)
         item = _encode(message)
-        outbox = self._outbox
         dropped = outbox.put(item)
         if dropped is not None:
             self.timeline.record(NOTE, data=dropped.data, detail="queue full: dropped oldest")
-        ws = self._ws
         if ws is not None and not self._sending and self.connected and outbox.queued[0] is item:
-            # Fast path: nothing is waiting ahead of us, write directly.
+            # Nothing is waiting ahead of us: write directly.
             await self._write(ws)
             if outbox.queued:
                 self._wake_sender.set()
@@ -251,6 +270,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
 
     async def close(self) -> None:
         """Stop for good: cancel reconnects and heartbeats, close the socket, end ``recv``."""
+        self._connected = False  # no more fast-path sends
         self._closing.set()
         self._wake_sender.set()
         self._inbox.end(ClientClosed(f"{self.name} is closed"))
@@ -318,15 +338,20 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
 
     def _on_raw(self, raw: str | bytes) -> None:
         """One incoming message: decode, record, settle its ack, deliver. Never raises."""
-        if type(raw) is str:
+        if type(raw) is not str:
+            message = raw  # a binary frame: bytes, as they came
+        elif self._json:
+            try:
+                message = _loads(raw)
+            except ValueError:
+                message = raw  # not JSON: a message all the same
+        else:
             try:
                 message = self._decode_text(raw)
             except (EnvelopeError, ValueError) as exc:
                 self.timeline.record(ERROR, data=raw, detail=f"not an envelope: {exc}")
                 return
-        else:
-            message = raw  # a binary frame: bytes, as they came
-        self.timeline.record(FRAME_IN, data=message)
+        self.timeline.frame(FRAME_IN, message)
         if self.ack_id is not None and self._outbox.in_flight:
             try:
                 acked = self.ack_id(message)
@@ -347,7 +372,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
             return False  # it goes again on the next link
         finally:
             self._sending = False
-        self.timeline.record(FRAME_OUT, data=item.data)
+        self.timeline.frame(FRAME_OUT, item.data)
         return True
 
     @staticmethod

@@ -56,24 +56,26 @@ class TappedConnection(ClientConnection):
 
     def process_event(self, event: object) -> None:
         tap = self.tap
-        if (
-            tap is not None
-            and isinstance(event, Frame)
-            and event.fin
-            and event.opcode in (Opcode.TEXT, Opcode.BINARY)
-            and not len(self.recv_messages.frames)
-        ):
-            if event.opcode is Opcode.BINARY:
-                tap(bytes(event.data))
-                return
-            try:
-                text = bytes(event.data).decode()
-            except UnicodeDecodeError:
-                pass  # let websockets fail the connection with 1007
-            else:
-                tap(text)
-                return
+        if tap is not None and type(event) is Frame and event.fin:
+            opcode = event.opcode
+            if (opcode is _TEXT or opcode is _BINARY) and not self.recv_messages.frames:
+                data = event.data
+                if type(data) is not bytes:
+                    data = bytes(data)
+                if opcode is _BINARY:
+                    tap(data)
+                    return
+                try:
+                    text = data.decode()
+                except UnicodeDecodeError:
+                    pass  # let websockets fail the connection with 1007
+                else:
+                    tap(text)
+                    return
         super().process_event(event)  # type: ignore[arg-type]
+
+
+_TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
 
 
 class OpenFailed(NamedTuple):

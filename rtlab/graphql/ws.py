@@ -194,8 +194,8 @@ class Subscription(WithInbox):
     # -- from the link -------------------------------------------------------------------------
     def _push(self, response: Response) -> None:
         self.events += 1
-        self.timeline.record(FRAME_IN, data=response.data if not response.errors
-                             else {"errors": response.errors})
+        self.timeline.frame(FRAME_IN, response.data if not response.errors
+                            else {"errors": response.errors})
         for listener in self.listeners:
             try:
                 listener(response)

@@ -285,7 +285,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
     async def _read(self, response: httpx.Response) -> None:
         """Feed the parser until the stream ends; deliver each event in order."""
         parser = EventStreamParser(last_event_id=self.last_event_id, max_size=self.max_event_size)
-        record = self.timeline.record
+        record, frame = self.timeline.record, self.timeline.frame
         deliver = self._inbox.extend
         try:
             async for chunk in response.aiter_bytes():
@@ -297,7 +297,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
                     record(NOTE, data=retry, detail=f"server set retry to {retry} ms")
                 if events:
                     for event in events:
-                        record(FRAME_IN, data=event)
+                        frame(FRAME_IN, event)
                     deliver(events)
                     self.received += len(events)
         finally:
