@@ -111,16 +111,22 @@ def test_describe_reads_like_a_log() -> None:
     assert "after 0.250s" in Event(0, ATTEMPT, attempt=2, actual=0.25).describe()
 
 
-def test_frame_records_the_same_event_as_record_and_tells_the_listeners() -> None:
+def test_frame_records_the_same_event_as_record_listened_to_or_not() -> None:
     clock = FakeClock()
     timeline = Timeline(clock=clock)
+    timeline.frame(FRAME_IN, {"n": 1})  # nobody listens: kept in its short form
     seen: list[Event] = []
     timeline.subscribe(seen.append)
-    fast = timeline.frame(FRAME_IN, {"n": 1})
-    slow = timeline.record(FRAME_IN, data={"n": 1})
-    assert fast == slow == Event(100.0, FRAME_IN, data={"n": 1}) and type(fast) is Event
-    assert seen == [fast, slow] and timeline.total == 2
-    assert fast.describe() == "<- {'n': 1}"
+    timeline.frame(FRAME_OUT, "two")
+    timeline.record(STATE, state=S.CONNECTING)
+    expected = [Event(100.0, FRAME_IN, data={"n": 1}), Event(100.0, FRAME_OUT, data="two"),
+                Event(100.0, STATE, state=S.CONNECTING)]
+    assert timeline.events == list(timeline) == expected
+    assert all(type(e) is Event for e in timeline.events)
+    assert seen == expected[1:] and timeline.total == len(timeline) == 3
+    assert timeline.of_kind(FRAME_IN, STATE) == [expected[0], expected[2]]
+    assert timeline.states() == [S.CONNECTING]
+    assert timeline.of_kind(FRAME_IN)[0].describe() == "<- {'n': 1}"
 
 
 def test_a_listener_that_unsubscribes_itself_mid_event_is_safe() -> None:
