@@ -66,6 +66,7 @@ from typing import NamedTuple
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.errors import IllegalTransition
+from rtlab.knobs import count, non_negative
 from rtlab.state import ATTEMPT, BACKOFF, ConnectionState, StateMachine, Timeline
 
 S = ConnectionState
@@ -207,10 +208,9 @@ class Reconnect:
                  rng: random.Random | int | None = None, can_refresh: bool = False,
                  refresh_window: float = 1.0, server_delay: float | None = None,
                  machine: StateMachine | None = None) -> None:
-        if max_attempts is not None and max_attempts < 0:
-            raise ValueError(f"max_attempts must be >= 0 (or None), got {max_attempts}")
-        if refresh_window < 0:
-            raise ValueError(f"refresh_window must be >= 0 seconds, got {refresh_window}")
+        if max_attempts is not None:
+            count("max_attempts", max_attempts)
+        non_negative("refresh_window", refresh_window)
         self.policy = policy = DEFAULT_POLICY if policy is None else policy
         self.timeline, self.max_attempts = timeline, max_attempts
         self.rng, self.can_refresh, self.refresh_window = rng, can_refresh, refresh_window

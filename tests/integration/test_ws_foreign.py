@@ -176,7 +176,8 @@ async def test_a_wrong_path_on_our_server_stops_too(shared_server) -> None:
 @pytest.mark.parametrize("knob", [
     {"heartbeat_interval": 0}, {"heartbeat_interval": -1}, {"heartbeat_interval": float("nan")},
     {"heartbeat_timeout": 0}, {"connect_timeout": -5}, {"close_timeout": 0},
-    {"decode": "xml"}, {"queue_size": 0}, {"inbox_size": -1}, {"heartbeat_timeout": "5"},
+    {"decode": "xml"}, {"queue_size": 0}, {"queue_size": 2.5}, {"inbox_size": -1},
+    {"heartbeat_timeout": "5"}, {"max_attempts": -1}, {"max_attempts": 1.5},
 ])
 def test_every_knob_is_checked(knob: dict) -> None:
     name = next(iter(knob))
