@@ -691,10 +691,19 @@ class SocketIOClient(WithOutbox, Supervised):
         error = self.last_error or ConnectionError("connect failed")
         status = handshake_status(error)
         if status is not None and status_outcome(status) is H.FATAL:
-            return Outcome(H.FATAL, f"handshake refused: HTTP {status} ({error}); not "
-                           f"retrying (check the URL and socketio_path={self.socketio_path!r})",
-                           status)
+            return Outcome(H.FATAL, f"handshake refused: HTTP {status} "
+                           f"({self._status_hint(status)}); not retrying", status)
         return Outcome(H.FAILED, str(error), status)
+
+    def _status_hint(self, status: int) -> str:
+        """What a refused Engine.IO handshake most likely means."""
+        if status == 404:
+            return f"no Socket.IO server here: check the URL and socketio_path=" \
+                   f"{self.socketio_path!r}"
+        if status == 403 and self.transports[0] == "websocket":
+            return "forbidden: a proxy that blocks WebSocket upgrades answers so; start on " \
+                   "polling, transports=('polling', 'websocket')"
+        return f"check the URL and socketio_path={self.socketio_path!r}"
 
     def _stopped(self, decision: Decision) -> None:
         super()._stopped(decision)

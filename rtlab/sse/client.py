@@ -87,13 +87,10 @@ def _is_event_stream(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
-#: What a refusal most often means, beyond "not an event stream".
-_STATUS_HINTS = {
-    401: "credentials missing or refused",
-    403: "forbidden",
-    404: "no such URL",
-    405: "the URL does not answer GET",
-}
+#: What a refusal most often means: credentials (the URL may well be a stream) ...
+_AUTH_HINTS = {401: "credentials missing or refused", 403: "forbidden"}
+#: ... or a URL that is no event stream at all.
+_URL_HINTS = {404: "no such URL", 405: "the URL does not answer GET"}
 NOT_A_STREAM = "not an event stream (one answers 200 with Content-Type text/event-stream)"
 PEEK_BYTES = 160
 
@@ -118,8 +115,11 @@ def describe_answer(status: int, phrase: str, content_type: str, said: str) -> s
     it said: {...}``: what a client that expected an event stream got instead."""
     words = f"HTTP {status} {phrase}".rstrip()
     kind = repr(content_type) if content_type else "none"
-    hints = [h for h in (_STATUS_HINTS.get(status),
-                         None if _is_event_stream(content_type) else NOT_A_STREAM) if h]
+    if status in _AUTH_HINTS:
+        hints = [_AUTH_HINTS[status]]
+    else:
+        hints = [h for h in (_URL_HINTS.get(status),
+                             None if _is_event_stream(content_type) else NOT_A_STREAM) if h]
     text = f"{words}, Content-Type {kind}"
     if hints:
         text += ": " + "; ".join(hints)
