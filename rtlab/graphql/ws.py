@@ -196,6 +196,10 @@ class Subscription(WithInbox):
         self.events += 1
         self.timeline.frame(FRAME_IN, response.data if not response.errors
                             else {"errors": response.errors})
+        self._hand_out(response)
+
+    def _hand_out(self, response: Response) -> None:
+        """To the listeners (the GraphQL client writes its cache there), then the inbox."""
         for listener in self.listeners:
             try:
                 listener(response)
@@ -208,13 +212,7 @@ class Subscription(WithInbox):
         message = "; ".join(str(e.get("message", e)) for e in errors) or "no message"
         detail = f"refused by the server: {message}"
         self.timeline.record(ERROR, data={"errors": errors}, detail=detail)
-        response = Response(None, errors)
-        for listener in self.listeners:
-            try:
-                listener(response)
-            except Exception as exc:  # noqa: BLE001 - a listener must not kill the link
-                self.timeline.record(ERROR, detail=f"listener failed: {exc!r}")
-        self._inbox.put(response)
+        self._hand_out(Response(None, errors))
         self._finish(None, S.ERROR, detail)
         self.refusal = SubscriptionRefused(f"{self.name} was {detail}", errors)
         self.error = self.refusal
