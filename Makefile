@@ -13,7 +13,7 @@ export IPYTHONDIR := $(HERE)/.jupyter/ipython
 export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test unit integration notebooks browser bench serve lint clean
+.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade fuzz
 
 $(STAMP): pyproject.toml
 	tools/setup-system lab
@@ -46,8 +46,20 @@ browser: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --inputs $(or $(INPUTS),12000) $(if $(SEED),--seed $(SEED))
+
 serve: $(STAMP)
 	$(BIN)/python -m servers --port $(or $(PORT),8000)
+
+# Exercises for a class (nbgrader; see README "Teaching with rtlab"). Student copies go to
+# course/release/exercises/; `make grade SUBMISSIONS=DIR` grades DIR/<student>/*.ipynb.
+student: $(STAMP)
+	$(BIN)/python -m rtlab.exercises student
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (DIR/<student>/*.ipynb)"; exit 2; }
+	$(BIN)/python -m rtlab.exercises grade "$(SUBMISSIONS)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check rtlab servers tests benchmarks

@@ -26,6 +26,7 @@ MODULES = [
     "graphql_apq",
     "ws_oneway",
     "compression",
+    "graphql_cost",
 ]
 
 

@@ -23,21 +23,12 @@ from rtlab.graphql.http import HttpLink
 from rtlab.graphql.httpcache import HttpCache
 from rtlab.graphql.links import Operation, chain
 from rtlab.graphql.persisted import PersistedQueryLink
+from rtlab.teaching.measure import PROFILE_PAGE
 
 SHORT_TARGET = 1.0
 PAGE_TARGET = 0.5
 RATE_TARGET = 1.5
 VARIABLES = {"userId": "1"}
-PAGE = """query ProfilePage($userId: ID!) {
-  user(id: $userId) {
-    ...UserCard
-    postCount
-    posts(limit: 10, offset: 0) { ...PostSummary comments { id content author { ...UserCard } } }
-  }
-  posts(limit: 5) { ...PostSummary author { ...UserCard } }
-}
-fragment UserCard on User { id name username email }
-fragment PostSummary on Post { id title content createdAt commentCount }"""
 
 
 async def _bytes_per_request(link, http: HttpLink, op: Operation, n: int) -> float:
@@ -57,7 +48,7 @@ async def _rate(link, op: Operation, n: int) -> float:
 
 async def measure(url: str, rounds: int = 5, per_round: int = 200) -> dict[str, float]:
     op = Operation.of(FETCH_USER_QUERY, VARIABLES)
-    page = Operation.of(PAGE, VARIABLES)
+    page = Operation.of(PROFILE_PAGE, VARIABLES)
     plain = HttpLink(url)
     hashed_http = HttpLink(url)
     hashed = chain(PersistedQueryLink(), hashed_http)

@@ -5,6 +5,7 @@
     server.ws_url("/ws/echo")            # "ws://127.0.0.1:PORT/ws/echo"
     server.chaos.freeze(); server.chaos.thaw()
     server.kill(); server.restart()      # same port, so clients can reconnect
+    ticker = lab.keep("ticker", ReconnectingWebSocket(url))  # a re-run closes the old one
 
 The server runs as ``python -m servers --port 0 --parent-pid <kernel pid>`` in its own
 session (a kernel interrupt must not kill it); it exits by itself when the kernel dies,
@@ -37,8 +38,12 @@ from rtlab.process import (
     spawn_until_ready,
     terminate,
 )
+from rtlab.rerun import closed, forget, keep, kept
 
 READY_PREFIX = "rtlab servers ready on "
+
+__all__ = ["ChaosClient", "LabError", "ServerProcess", "closed", "forget", "keep", "kept",
+           "start", "stop_all"]
 
 
 class ChaosClient:

@@ -13,7 +13,7 @@ import sys
 
 import uvicorn
 
-from servers import lifeline
+from servers import badinput, lifeline
 from servers.app import DEFAULT_MAX_FRAME, Settings, create_app
 from servers.transport import Registry, make_protocols
 
@@ -73,6 +73,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
 def main(argv: list[str] | None = None) -> None:
     settings = parse_args(argv)
     lifeline.install(settings.parent_pid)
+    badinput.install()
     try:
         sock = bind(settings.host, settings.port)
     except OSError as exc:

@@ -1,20 +1,26 @@
-"""The one ASGI app behind ``python -m servers``: routes of every demo server, wrapped in the
-chaos middleware. New servers (GraphQL, SSE, Socket.IO) add their routes in :func:`routes`
-(or wrap the Starlette app, as python-socketio's ``ASGIApp`` does) in :func:`create_app`.
+"""The one ASGI app behind ``python -m servers``: every protocol of :data:`servers.protocols.TABLE`
+mounted on one router, wrapped in the chaos middleware.
+
+Layers, outermost first: :class:`servers.chaos.ChaosMiddleware` (counts, rejects),
+:class:`servers.closereason.CloseReasons` (legal close frames), whatever a protocol module
+wraps around the router (python-socketio), then the Starlette router. A WebSocket handshake
+to a path nobody serves answers HTTP 404 (Starlette's default closes the handshake, which
+uvicorn turns into a 403: the wrong hint for a typo).
 """
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from servers import auth, chaos, graphql, socketio, sse, websocket
+from servers import auth, chaos, closereason, protocols, safejson
+from servers.httpjson import JSONResponse
 from servers.transport import Registry
 
 DEFAULT_MAX_FRAME = 64 * 1024
@@ -39,31 +45,69 @@ class Settings:
             return False
 
 
+@dataclass
+class Server:
+    """What a protocol module gets to build its routes: settings and the shared state."""
+
+    settings: Settings
+    registry: Registry = field(default_factory=Registry)
+    chaos: chaos.ChaosState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chaos = chaos.ChaosState(self.registry)
+
+    def served(self) -> list[protocols.Protocol]:
+        return [p for p in protocols.TABLE if self.settings.lab_mode or not p.lab_only]
+
+
 async def index(request: Request) -> JSONResponse:
     """A cheap health check that also lists what is served."""
     paths = [getattr(r, "path", "") for r in request.app.routes]
     return JSONResponse({"name": "rtlab servers", "paths": sorted(p for p in paths if p)})
 
 
-def routes(settings: Settings, state: chaos.ChaosState) -> list[BaseRoute]:
+def routes(server: Server) -> list[BaseRoute]:
+    """The index plus every table module's routes, each checked to live under its prefix."""
     out: list[BaseRoute] = [Route("/", index)]
-    out += auth.routes(auth.TokenService(settings.token_ttl))
-    out += websocket.routes()
-    out += sse.routes(state.registry)
-    out += graphql.routes()
-    if settings.lab_mode:
-        out += chaos.routes(state)
+    for protocol in server.served():
+        module = importlib.import_module(protocol.module)
+        make = getattr(module, "routes", None)
+        for route in make(server) if make else ():
+            path = getattr(route, "path", "")
+            if not protocol.owns(path):
+                raise ValueError(f"{protocol.module} serves {path} outside {protocol.prefix}")
+            out.append(route)
     return out
+
+
+async def not_found(scope: Any, receive: Any, send: Any) -> None:
+    """The router's fallback: HTTP 404 for a WebSocket handshake as for a request."""
+    if scope["type"] != "websocket":
+        await JSONResponse({"error": f"nothing at {scope['path']}"}, status_code=404)(
+            scope, receive, send)
+        return
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = safejson.encode({"error": f"no WebSocket endpoint at {scope['path']}"})
+    await send({"type": "websocket.http.response.start", "status": 404,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", b"%d" % len(body))]})
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> Any:
     """The ASGI app. ``registry`` must be the one given to the uvicorn protocol classes
     (:func:`servers.transport.make_protocols`) for freeze/latency/drop to reach the sockets."""
-    settings = settings or Settings()
-    registry = registry or Registry()
-    state = chaos.ChaosState(registry)
-    app = Starlette(routes=routes(settings, state))
-    app.state.settings = settings
-    app.state.chaos = state
-    # Socket.IO in front of Starlette (it must see the full /socket.io/ path); chaos outermost.
-    return chaos.ChaosMiddleware(socketio.wrap(app), state)
+    server = Server(settings or Settings(), registry or Registry())
+    app = Starlette(routes=routes(server))
+    app.router.default = not_found
+    app.state.settings = server.settings
+    app.state.chaos = server.chaos
+    asgi: Any = app
+    for protocol in server.served():
+        wrap = getattr(importlib.import_module(protocol.module), "wrap", None)
+        if wrap is not None:
+            asgi = wrap(asgi, server)
+    return chaos.ChaosMiddleware(closereason.CloseReasons(asgi), server.chaos)

@@ -11,18 +11,24 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from servers import badinput, httpjson
+from servers.httpjson import JSONResponse
+
+if TYPE_CHECKING:
+    from servers.app import Server
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = 900
 REFRESH_TTL = 24 * 3600
 PASSWORD = "password"
 USERS: dict[str, str] = {"alice": "1", "bob": "2", "carol": "3"}  # username -> id
+MAX_BODY = 16 * 1024
 
 _SECRET = secrets.token_bytes(32)
 
@@ -96,27 +102,38 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _bad(request: Request, status: int, message: str) -> JSONResponse:
+    badinput.report_scope(request.scope, message)
+    return _error(status, message)
+
+
 async def _json_fields(request: Request, *names: str) -> dict[str, str] | JSONResponse:
     try:
-        body = await request.json()
-    except ValueError:
-        return _error(400, "body must be JSON")
+        body = await httpjson.read_json(request, MAX_BODY)
+    except httpjson.BodyError as exc:
+        return _bad(request, exc.status, str(exc))
     if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+        return _bad(request, 400, "body must be a JSON object")
     missing = [n for n in names if not isinstance(body.get(n), str)]
     if missing:
-        return _error(400, f"missing string field(s): {', '.join(missing)}")
+        return _bad(request, 400, f"missing string field(s): {', '.join(missing)}")
     return {n: body[n] for n in names}
 
 
-def routes(service: TokenService) -> list[Route]:
+def password_ok(given: str) -> bool:
+    """Constant-time check. ``compare_digest`` takes ``str`` only when it is ASCII, and a
+    JSON string may hold any code point (a lone surrogate too), so compare UTF-8 bytes."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), PASSWORD.encode())
+
+
+def routes(server: Server) -> list[Route]:
+    service = TokenService(server.settings.token_ttl)
+
     async def login(request: Request) -> JSONResponse:
         fields = await _json_fields(request, "username", "password")
         if isinstance(fields, JSONResponse):
             return fields
-        if fields["username"] not in USERS or not secrets.compare_digest(
-            fields["password"], PASSWORD
-        ):
+        if fields["username"] not in USERS or not password_ok(fields["password"]):
             return _error(401, "wrong username or password")
         return JSONResponse(service.issue(fields["username"]))
 

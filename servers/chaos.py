@@ -25,17 +25,23 @@ Requests and answers (all JSON; a bad body answers 400 ``{"error": "..."}``):
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from servers.transport import CHAOS_PREFIX, Registry
+from servers import badinput, httpjson, protocols, safejson
+from servers.httpjson import JSONResponse
+from servers.transport import Registry
 
-PROTOCOLS = {"ws", "graphql", "socketio", "sse", "http", "all"}
+if TYPE_CHECKING:
+    from servers.app import Server
+
+#: what ``/_chaos/drop`` accepts: every protocol chaos can break (from the one table), or all
+PROTOCOLS = protocols.FAULT_NAMES | {"all"}
+PREFIX = protocols.prefix("chaos")
 MAX_LATENCY_MS = 60_000
 MAX_REJECT_SECONDS = 3600
 
@@ -88,7 +94,8 @@ class ChaosMiddleware:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket") or scope["path"].startswith(CHAOS_PREFIX):
+        owner = protocols.of_path(scope["path"]) if kind in ("http", "websocket") else None
+        if kind not in ("http", "websocket") or (owner is not None and not owner.faults):
             await self.app(scope, receive, send)
             return
         status = self.state.rejecting()
@@ -116,7 +123,7 @@ class ChaosMiddleware:
         return counted_receive, counted_send
 
     async def _reject(self, scope: Any, receive: Any, send: Any, status: int) -> None:
-        body = json.dumps({"error": "rejected by /_chaos/reject", "status": status}).encode()
+        body = safejson.encode({"error": "rejected by /_chaos/reject", "status": status})
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         if scope["type"] == "http":
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -131,43 +138,61 @@ class ChaosMiddleware:
             await send({"type": "websocket.close", "code": 1013})
 
 
+MAX_BODY = 4096
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    value = json.loads(raw)
+    value = await httpjson.read_json(request, MAX_BODY, empty={})
     if not isinstance(value, dict):
-        raise ValueError("body must be a JSON object")
+        raise httpjson.BodyError(400, f"body must be a JSON object, not {type(value).__name__}")
     return value
 
 
-def _bad(message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=400)
+def _choice(body: dict[str, Any], key: str, choices: Collection[str], default: str) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str) or value not in choices:
+        raise httpjson.BodyError(400, f"{key} must be one of {sorted(choices)}, "
+                                      f"not {badinput.describe(value)}")
+    return value
 
 
-def routes(state: ChaosState) -> list[Route]:
+def _number(body: dict[str, Any], key: str, default: float | None, low: float, high: float,
+            *, integer: bool = False) -> Any:
+    """A JSON number from ``low`` to ``high`` (NaN and Infinity never decode; bools are not
+    numbers here, although Python says ``True == 1``)."""
+    value = body.get(key, default)
+    kinds = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise httpjson.BodyError(400, f"{key} must be {kind} from {low:g} to {high:g}, "
+                                      f"not {badinput.describe(value)}")
+    return value
+
+
+def _refused(request: Request, exc: httpjson.BodyError) -> JSONResponse:
+    badinput.report_scope(request.scope, str(exc))
+    return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+
+def routes(server: Server) -> list[Route]:
+    state = server.chaos
     registry = state.registry
 
     async def drop(request: Request) -> JSONResponse:
         try:
             body = await _body(request)
-        except ValueError as exc:
-            return _bad(f"bad JSON body: {exc}")
-        protocol, mode = body.get("protocol", "all"), body.get("mode", "abort")
-        if protocol not in PROTOCOLS:
-            return _bad(f"protocol must be one of {sorted(PROTOCOLS)}")
-        if mode not in ("abort", "close"):
-            return _bad('mode must be "abort" or "close"')
+            protocol = _choice(body, "protocol", PROTOCOLS, "all")
+            mode = _choice(body, "mode", ("abort", "close"), "abort")
+        except httpjson.BodyError as exc:
+            return _refused(request, exc)
         n = registry.drop(protocol, mode)
         return JSONResponse({"dropped": n, "protocol": protocol, "mode": mode})
 
     async def latency(request: Request) -> JSONResponse:
         try:
-            ms = (await _body(request)).get("ms")
-        except ValueError as exc:
-            return _bad(f"bad JSON body: {exc}")
-        if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms <= MAX_LATENCY_MS:
-            return _bad(f"ms must be a number from 0 to {MAX_LATENCY_MS}")
+            ms = _number(await _body(request), "ms", None, 0, MAX_LATENCY_MS)
+        except httpjson.BodyError as exc:
+            return _refused(request, exc)
         registry.latency = ms / 1000.0
         return JSONResponse({"latency_ms": ms})
 
@@ -180,15 +205,10 @@ def routes(state: ChaosState) -> list[Route]:
     async def reject(request: Request) -> JSONResponse:
         try:
             body = await _body(request)
-        except ValueError as exc:
-            return _bad(f"bad JSON body: {exc}")
-        status, seconds = body.get("status", 503), body.get("seconds", 5)
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            return _bad("status must be an integer HTTP error status (400-599)")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
-            0 <= seconds <= MAX_REJECT_SECONDS
-        ):
-            return _bad(f"seconds must be a number from 0 to {MAX_REJECT_SECONDS}")
+            status = _number(body, "status", 503, 400, 599, integer=True)
+            seconds = _number(body, "seconds", 5, 0, MAX_REJECT_SECONDS)
+        except httpjson.BodyError as exc:
+            return _refused(request, exc)
         state.reject_status, state.reject_until = status, time.monotonic() + seconds
         return JSONResponse({"status": status, "seconds": seconds})
 
@@ -200,11 +220,11 @@ def routes(state: ChaosState) -> list[Route]:
         return JSONResponse(state.stats())
 
     return [
-        Route(f"{CHAOS_PREFIX}/drop", drop, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/latency", latency, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/freeze", freeze, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/thaw", thaw, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/reject", reject, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/reset", reset, methods=["POST"]),
-        Route(f"{CHAOS_PREFIX}/stats", stats, methods=["GET"]),
+        Route(f"{PREFIX}/drop", drop, methods=["POST"]),
+        Route(f"{PREFIX}/latency", latency, methods=["POST"]),
+        Route(f"{PREFIX}/freeze", freeze, methods=["POST"]),
+        Route(f"{PREFIX}/thaw", thaw, methods=["POST"]),
+        Route(f"{PREFIX}/reject", reject, methods=["POST"]),
+        Route(f"{PREFIX}/reset", reset, methods=["POST"]),
+        Route(f"{PREFIX}/stats", stats, methods=["GET"]),
     ]

@@ -12,6 +12,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from servers import safejson
+
 
 class EnvelopeError(ValueError):
     """A frame that is not a JSON object with a string ``type``."""
@@ -34,11 +36,12 @@ def error(message: str, id: str | None = None) -> dict[str, Any]:
 
 
 def parse(data: str | bytes) -> dict[str, Any]:
-    """Decode one frame; raise EnvelopeError with a message fit for an ``error`` envelope."""
+    """Decode one frame (depth-bounded, see :mod:`servers.safejson`); raise EnvelopeError with
+    a message fit for an ``error`` envelope."""
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EnvelopeError(f"invalid JSON: {exc}") from None
+        value = safejson.loads(data)
+    except safejson.JSONError as exc:
+        raise EnvelopeError(str(exc)) from None
     if not isinstance(value, dict):
         raise EnvelopeError(f"expected a JSON object, got {type(value).__name__}")
     if not isinstance(value.get("type"), str):

@@ -24,6 +24,9 @@ Namespaces and events (every handler validates its payload; a bad one gets an
     reaches the others as ``{documentId, userId, user, operation, version}``; versions
     strictly increase per document (the server assigns them, in arrival order).
 
+Reserved event names (``connect``, ``disconnect``, ``*``, ...) and malformed packets never
+reach a handler (:mod:`servers.sioguard`).
+
 Auth: the Socket.IO ``auth`` payload, ``{"token": JWT}`` (or ``{"Authorization":
 "Bearer JWT"}``), JWT from ``/auth/login``. Headers are not read: browsers cannot set
 them on a WebSocket, and ``auth`` is per namespace. A bad or expired token is refused
@@ -47,11 +50,15 @@ import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from servers import auth
+from servers import auth, protocols
+from servers.sioguard import GuardedServer
+
+if TYPE_CHECKING:
+    from servers.app import Server
 
 MAX_NAME = 64
 MAX_TEXT = 2000
@@ -125,7 +132,7 @@ class SocketIOService:
     """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers)."""
 
     def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5) -> None:
-        self.sio = socketio.AsyncServer(
+        self.sio = GuardedServer(
             async_mode="asgi",
             cors_allowed_origins="*",
             ping_interval=ping_interval,
@@ -422,9 +429,11 @@ class SocketIOService:
         self._names.pop(("/collab", sid), None)
 
 
-def wrap(app: Any, service: SocketIOService | None = None) -> Any:
+def wrap(app: Any, server: Server | None = None,
+         service: SocketIOService | None = None) -> Any:
     """``app`` with Socket.IO in front of it at ``/socket.io/`` (everything else passes)."""
     service = service or SocketIOService()
-    asgi = socketio.ASGIApp(service.sio, other_asgi_app=app, socketio_path="socket.io")
+    asgi = socketio.ASGIApp(service.sio, other_asgi_app=app,
+                            socketio_path=protocols.prefix("socketio").strip("/"))
     asgi.rtlab_socketio = service  # type: ignore[attr-defined]
     return asgi

@@ -35,8 +35,12 @@ Query parameters (all optional):
   SSE way to say "stop, for good") or an error status 400-599 with a JSON body.
 
 ``GET /sse/stats`` answers ``{"streams", "by_path", "opened", "closed", "feeds": [...]}``;
-with ``?streams=N&timeout=S`` it first waits (up to S seconds) until exactly N streams are
-open, so a test can await a disconnect being noticed instead of polling.
+with ``?streams=N&timeout=S`` it first waits (up to S seconds, at most 30) until exactly N
+streams are open, so a test can await a disconnect being noticed instead of polling.
+
+Every numeric parameter is checked: plain ASCII decimal, finite, in its range (``nan``,
+``inf``, ``1e309``, negatives, ``1_0``, other scripts' digits and words answer 400 naming
+the parameter and the range).
 
 Disconnects are noticed by sse-starlette (``http.disconnect``), which cancels the stream's
 generator; its ``finally`` updates the counts. A stream whose connection is frozen by
@@ -47,22 +51,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from servers import auth
-from servers.websocket import price
+from servers import auth, badinput, feeds, params
+from servers.feeds import iso
+from servers.httpjson import JSONResponse
+
+if TYPE_CHECKING:
+    from servers.app import Server
 
 CAPACITY = 1000  # events kept per feed for replay
 BATCH = 256  # at most this many events per write
@@ -72,33 +78,9 @@ DEFAULT_RETRY_MS = 1000
 MAX_RETRY_MS = 600_000
 DEFAULT_PING = 5.0
 MIN_PING = 0.05
+MAX_STATS_WAIT = 30.0  # seconds /sse/stats?streams=N&timeout=S may wait
+MAX_STREAMS_WAITED = 100_000
 SEP = "\r\n"
-
-_TOPICS = ("markets", "science", "weather", "sports", "culture", "technology", "health",
-           "travel", "politics", "space", "climate", "education")
-_VERBS = ("surges", "stalls", "surprises", "rebounds", "slows", "shifts")
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
-
-
-def news_item(n: int, ts: float) -> dict[str, Any]:
-    """News item ``n``: deterministic text, so every run and notebook shows the same feed."""
-    topic, verb = _TOPICS[n % len(_TOPICS)], _VERBS[(n // len(_TOPICS)) % len(_VERBS)]
-    return {
-        "id": n,
-        "title": f"{topic.capitalize()} {verb} (story {n})",
-        "summary": f"Item {n} of the demo feed: {topic} news, published at a steady rate.",
-        "timestamp": iso(ts),
-    }
-
-
-def tick_item(n: int, ts: float) -> dict[str, Any]:
-    return {"seq": n, "price": price(n), "timestamp": iso(ts)}
-
 
 @dataclass(frozen=True)
 class Topic:
@@ -109,8 +91,8 @@ class Topic:
 
 
 TOPICS = {
-    "news": Topic("/sse/news", "news", 1.0, news_item),
-    "ticker": Topic("/sse/ticker", "tick", 0.25, tick_item),
+    "news": Topic("/sse/news", "news", 1.0, feeds.news_item),
+    "ticker": Topic("/sse/ticker", "tick", 0.25, feeds.tick_item),
 }
 
 
@@ -200,10 +182,9 @@ class Feed:
         self.advance(now)
         if requested is None or requested == "":
             return self.latest, None
-        try:
-            last = int(requested)
-        except ValueError:
+        if not (requested.isascii() and requested.isdigit()) or len(requested) > 18:
             return self.latest, "unknown id (not one of this feed's numbers)"
+        last = int(requested)
         if last > self.latest or last < 0:
             return self.latest, "unknown id (from before a server restart?)"
         if last + 1 < self.oldest:
@@ -307,18 +288,11 @@ class Hub:
 
 
 def _number(request: Request, name: str, default: float, low: float, high: float,
-            zero_ok: bool = False) -> float:
+            zero_ok: bool = False, integer: bool = False) -> float:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    value = float(raw)  # ValueError -> 400
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number")
-    if zero_ok and value == 0:
-        return 0.0
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be from {low} to {high}" + (" (or 0)" if zero_ok else ""))
-    return value
+    return params.number(name, raw, low, high, integer=integer, zero_ok=zero_ok)
 
 
 def _problem(status: int, message: str, **headers: str) -> JSONResponse:
@@ -326,24 +300,29 @@ def _problem(status: int, message: str, **headers: str) -> JSONResponse:
                         headers=headers or None)
 
 
-def routes(registry: Any = None) -> list[Route]:
-    hub = Hub(registry)
+def _bad_param(request: Request, exc: params.BadParam) -> JSONResponse:
+    badinput.report_scope(request.scope, str(exc))
+    return _problem(400, f"bad query parameter: {exc}")
+
+
+def routes(server: Server | None = None) -> list[Route]:
+    hub = Hub(server.registry if server is not None else None)
 
     def endpoint(topic: Topic) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
-            params = request.query_params
-            if "status" in params:
+            query = request.query_params
+            if "status" in query:
                 try:
-                    status = int(params["status"])
-                except ValueError:
+                    status = int(params.number("status", query["status"], 100, 599, integer=True))
+                except params.BadParam:
                     status = 0
                 if status == 204:
                     return Response(status_code=204)
                 if not 400 <= status <= 599:
-                    return _problem(400, "status must be 204 or 400-599")
+                    return _bad_param(request, params.BadParam("status must be 204 or 400-599"))
                 extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
                 return _problem(status, f"status {status} asked for by ?status=", **extra)
-            if params.get("auth") not in (None, "", "0"):
+            if query.get("auth") not in (None, "", "0"):
                 try:
                     auth.bearer_claims(request.headers.get("authorization"))
                 except auth.AuthError as exc:
@@ -353,11 +332,11 @@ def routes(registry: Any = None) -> list[Route]:
                                    MIN_INTERVAL, MAX_INTERVAL, zero_ok=True)
                 retry_ms = int(_number(request, "retry", DEFAULT_RETRY_MS, 0, MAX_RETRY_MS))
                 ping = _number(request, "ping", DEFAULT_PING, MIN_PING, 3600, zero_ok=True)
-            except ValueError as exc:
-                return _problem(400, f"bad query parameter: {exc}")
+            except params.BadParam as exc:
+                return _bad_param(request, exc)
             requested = request.headers.get("last-event-id")
             if requested is None:
-                requested = params.get("lastEventId")
+                requested = query.get("lastEventId")
             now = asyncio.get_running_loop().time()
             feed = hub.feed(topic, interval, now)
             cursor, reset = feed.position(requested, now)
@@ -376,10 +355,10 @@ def routes(registry: Any = None) -> list[Route]:
         wanted = request.query_params.get("streams")
         if wanted is not None:
             try:
-                n = int(wanted)
-                timeout = min(float(request.query_params.get("timeout", "5")), 30.0)
-            except ValueError:
-                return _problem(400, "streams must be an integer, timeout a number")
+                n = int(_number(request, "streams", 0, 0, MAX_STREAMS_WAITED, integer=True))
+                timeout = _number(request, "timeout", 5.0, 0, MAX_STATS_WAIT)
+            except params.BadParam as exc:
+                return _bad_param(request, exc)
             deadline = asyncio.get_running_loop().time() + timeout
             while hub.open_streams != n:
                 hub.changed.clear()

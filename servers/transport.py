@@ -8,6 +8,12 @@ Pausing the socket's reads and holding its writes makes a real half-open link.
 uvicorn 0.54 with websockets 17 uses the sans-I/O implementation (``websockets-sansio``) for
 ``ws="auto"``; we subclass that one (and h11 for plain HTTP) and pass the classes to
 ``uvicorn.Config(http=..., ws=...)``.
+
+The WebSocket subclass also closes what uvicorn leaves open to a hostile client: a handshake
+websockets cannot parse (a 9 KB header) is answered (:func:`refuse_handshake`) instead of
+hanging; a connection failed for a broken frame lingers so its close frame is read before the
+socket closes (``handle_parser_exception``); and a send after the close is a disconnect for
+the app (an ``OSError``, as ASGI says), not a ``RuntimeError`` that crashes it.
 """
 
 from __future__ import annotations
@@ -16,36 +22,19 @@ import asyncio
 import collections
 import contextlib
 import socket
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-CHAOS_PREFIX = "/_chaos"
+from servers import badinput
+from servers.protocols import FAULT_NAMES, classify
 
+__all__ = ["FreezableTransport", "Registry", "classify", "make_protocols"]
 
-def classify(scope: dict[str, Any] | None) -> tuple[str, str] | None:
-    """Map a connection's current scope to ``(protocol, endpoint)``; None = not countable.
-
-    Protocols: ``ws`` (raw WebSocket, e.g. /ws/*), ``graphql`` (HTTP or WS on /graphql),
-    ``socketio`` (/socket.io/, any transport), ``sse`` (/sse/*), ``http`` (anything else),
-    ``chaos`` (/_chaos/*, never frozen, delayed or dropped).
-    """
-    if not scope:
-        return None
-    path = scope.get("path", "")
-    if path.startswith(CHAOS_PREFIX):
-        return "chaos", path
-    if path.startswith("/socket.io"):
-        return "socketio", "/socket.io/"
-    if path.startswith("/graphql"):
-        return "graphql", path
-    if scope.get("type") == "websocket":
-        return "ws", path
-    if path.startswith("/sse"):
-        return "sse", path
-    return "http", path
-
+LINGER_SECONDS = 2.0  # how long a failed WebSocket keeps reading before it closes
 
 class Registry:
     """Open connections of one server plus the link faults that apply to them."""
@@ -67,7 +56,7 @@ class Registry:
         for proto in list(self.protocols):
             # No scope yet = no request parsed: not counted, and never a chaos call's own link.
             kind = classify(getattr(proto, "scope", None))
-            if kind is None or kind[0] == "chaos":
+            if kind is None or kind[0] not in FAULT_NAMES:
                 continue
             out.append((proto, kind[0], kind[1]))
         return out
@@ -146,7 +135,7 @@ class FreezableTransport:
 
     def _exempt(self) -> bool:
         kind = classify(getattr(self.owner, "scope", None))
-        return kind is not None and kind[0] == "chaos"
+        return kind is not None and kind[0] not in FAULT_NAMES
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -274,6 +263,30 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def refuse_handshake(proto: WebSocketsSansIOProtocol, exc: Exception) -> None:
+    """Answer a handshake that websockets could not parse, then close.
+
+    uvicorn hands an upgrade request that h11 accepted (up to 16 KB of headers) to websockets,
+    whose parser allows 8 KB per line and 128 headers (``websockets.http11``). When it refuses
+    one it sets ``handshake_exc`` and emits no event, and uvicorn, which only writes on events,
+    leaves the client hanging until its own timeout. websockets has usually prepared the answer
+    (414 or 431, RFC 6585); it is sent here, or a 400 naming the cause when there is none."""
+    answer = b"".join(proto.conn.data_to_send())
+    cause = exc.__cause__ or exc
+    badinput.report("WS handshake", f"{proto.client[0]}:{proto.client[1]}" if proto.client
+                    else "?", f"handshake refused: {exc}" + (f" ({cause})" if cause is not exc
+                                                             else ""))
+    if not answer:
+        body = f"Failed to open a WebSocket connection: {exc} ({cause}).\n".encode()
+        answer = (f"HTTP/1.1 400 {HTTPStatus(400).phrase}\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    proto.handshake_initiated = True
+    if not proto.transport.is_closing():
+        proto.transport.write(answer)
+        proto.transport.close()
+
+
 def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocketsSansIOProtocol]]:
     """Protocol classes for ``uvicorn.Config(http=..., ws=...)`` bound to ``registry``."""
 
@@ -309,6 +322,44 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
                 self.transport.connection_lost()
             super().connection_lost(exc)
 
+        lingering = False
+
+        def data_received(self, data: bytes) -> None:
+            if self.lingering:
+                self.conn.receive_data(data)  # discarded: the connection has failed
+                return
+            super().data_received(data)
+            if not self.handshake_initiated and self.conn.handshake_exc is not None:
+                refuse_handshake(self, self.conn.handshake_exc)
+
+        def handle_parser_exception(self) -> None:
+            """A frame too big (1009), bad UTF-8 (1007) or broken framing (1002).
+
+            uvicorn writes the close frame and closes the socket at once. The rest of the
+            client's frame is then still unread, so the kernel answers with a reset, and a reset
+            destroys the close frame the client had not read yet: it sees 1006, not 1009. Here
+            the server half-closes after the close frame, reads and discards what still comes,
+            and closes when the client does (or after :data:`LINGER_SECONDS`)."""
+            if self.lingering:
+                return
+            self.lingering = True
+            assert self.conn.close_sent is not None
+            self.queue.put_nowait({"type": "websocket.disconnect",
+                                   "code": self.conn.close_sent.code,
+                                   "reason": self.conn.close_sent.reason})
+            transport = self.transport
+            if isinstance(transport, FreezableTransport):
+                transport.thaw()
+                transport.flush_now()
+            transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            if self.read_paused:
+                self.read_paused = False
+                transport.resume_reading()
+            if transport.can_write_eof():
+                transport.write_eof()
+            self.close_timer = self.loop.call_later(LINGER_SECONDS, transport.close)
+
         def handle_connect(self, event: Any) -> None:
             super().handle_connect(event)
             scope = getattr(self, "scope", None)
@@ -326,6 +377,20 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
             transport = self.transport
             if isinstance(transport, FreezableTransport) and transport.frozen:
                 await transport.thawed.wait()  # hold app writes until thaw
+            if self.close_sent and message["type"] in ("websocket.send", "websocket.close"):
+                # The close frame is already out (the app's, or ours for a broken frame while
+                # the app still read older ones). uvicorn raises RuntimeError here, a crash in
+                # the app; the ASGI spec asks for an OSError ("disconnected") on a send, and a
+                # second close has nothing left to say.
+                if message["type"] == "websocket.send":
+                    raise ClientDisconnected()
+                return
             await super().send(message)
+            if message["type"] == "websocket.http.response.body" and not message.get(
+                "more_body"
+            ):
+                # uvicorn 0.54 never marks an HTTP-answered handshake complete, and then logs
+                # "ASGI callable returned without completing handshake" for every 404/503.
+                self.handshake_complete = True
 
     return ChaosH11Protocol, ChaosWebSocketProtocol

@@ -12,12 +12,16 @@ import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from servers import auth, envelope
+from servers import auth, badinput, envelope, params
+from servers.feeds import price
+
+if TYPE_CHECKING:
+    from servers.app import Server
 
 QUEUE_LIMIT = 1024
 MAX_ROOM_LENGTH = 64
@@ -77,6 +81,7 @@ class Peer:
             try:
                 env = envelope.parse(data)
             except envelope.EnvelopeError as exc:
+                badinput.report_scope(self.ws.scope, str(exc))
                 self.send_nowait(envelope.error(str(exc)))
                 continue
             if env["type"] == "ping":
@@ -192,13 +197,9 @@ class ChatHub:
                 peer.send_nowait(self._joined(new, msg_id, peer=peer))
                 return new
         else:
-            peer.send_nowait(envelope.error(f"unknown type {kind!r} (message, join, ping)", msg_id))
+            peer.send_nowait(envelope.error(
+                f"unknown type {badinput.shorten(repr(kind), 80)} (message, join, ping)", msg_id))
         return room
-
-
-def price(seq: int) -> float:
-    """Deterministic price for tick ``seq``: same numbers in every run and every notebook."""
-    return round(100.0 + 5.0 * math.sin(seq / 10.0) + 0.25 * math.cos(seq / 3.0), 2)
 
 
 async def ticker(ws: WebSocket) -> None:
@@ -207,12 +208,12 @@ async def ticker(ws: WebSocket) -> None:
     raw_rate = ws.query_params.get("rate", "1")
     problem = None
     try:
-        rate = float(raw_rate)
-        if not math.isfinite(rate) or rate <= 0:
-            raise ValueError
-    except ValueError:
-        rate, problem = 1.0, f"rate must be a positive number, got {raw_rate!r}; using 1"
-    rate = min(rate, MAX_RATE)
+        rate = min(params.number("rate", raw_rate, 0, math.inf), MAX_RATE)
+        if rate <= 0:
+            raise params.BadParam(f"rate must be a positive number, got {raw_rate!r}")
+    except params.BadParam as exc:
+        rate, problem = 1.0, f"{exc}; using 1"
+        badinput.report_scope(ws.scope, problem)
 
     async def pump(peer: Peer) -> None:
         loop = asyncio.get_running_loop()
@@ -232,7 +233,8 @@ async def ticker(ws: WebSocket) -> None:
         producer = asyncio.create_task(pump(peer))
         try:
             async for env in peer.frames():
-                peer.send_nowait(envelope.error(f"unknown type {env['type']!r}", env.get("id")))
+                peer.send_nowait(envelope.error(
+                    f"unknown type {badinput.shorten(repr(env['type']), 80)}", env.get("id")))
         finally:
             producer.cancel()
             with contextlib.suppress(BaseException):
@@ -241,7 +243,7 @@ async def ticker(ws: WebSocket) -> None:
     await _serve(ws, handle)
 
 
-def routes() -> list[WebSocketRoute]:
+def routes(server: Server | None = None) -> list[WebSocketRoute]:
     hub = ChatHub()
     return [
         WebSocketRoute("/ws/echo", echo),

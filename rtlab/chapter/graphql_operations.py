@@ -1,25 +1,25 @@
-"""The chapter's ``graphql_operations.dart`` (section 21.1), ported with its mistakes kept.
+"""The chapter's ``graphql_operations.dart`` (21.1, seed l.263-532), ported with its mistakes.
 
-The documents are the chapter's own text. What goes wrong when they run:
+The documents are the chapter's own text. What goes wrong when they run, with the line:
 
 1. **Pagination that repeats page one.** ``fetchMore`` sends ``{'limit': 10, 'offset': 10}``
-   with ``GetUser``, which declares only ``$userId`` and hard-codes ``posts(limit: 10)``.
-   A GraphQL server ignores variables an operation does not declare, so "page 2" is page
-   1 again, and ``updateQuery`` appends it: ten posts, each shown twice
-   (:meth:`ChapterUserProfile.load_more`).
+   (l.335) with ``GetUser``, which declares only ``$userId`` (l.279) and hard-codes
+   ``posts(limit: 10)`` (l.285). A GraphQL server ignores variables an operation does not
+   declare, so "page 2" is page 1 again, and ``updateQuery`` appends it (l.336-348): ten
+   posts, each shown twice (:meth:`ChapterUserProfile.load_more`).
 2. **An ``update`` that never updates.** ``cache.readQuery`` is called with ``GetUser``
-   but no variables; ``$userId`` is required, so nothing can be read, the callback
-   returns early, and the new post never reaches the list (:func:`chapter_update`).
-3. **An optimistic result that cannot be normalized.** No ``__typename`` anywhere, and
-   the author is ``{'id': 'current-user-id', 'name': 'Current User'}``: an entity that
-   does not exist (:func:`chapter_optimistic_result`).
-4. **Errors hide data.** The builder checks ``hasException`` before looking at data, so
-   with ``ErrorPolicy.all`` (the config's default) partial data that came with an error
-   is thrown away and only the error is shown (:func:`chapter_builder`).
-5. A poll interval of five minutes on a ``cacheFirst`` query: polls go to the network
-   anyway, and the first paint never does (fine, but the comment "Try cache, then
-   network" describes a different policy: cache-first never asks the network when the
-   cache can answer).
+   but no variables (l.408-414); ``$userId`` is required, so nothing can be read, the
+   callback returns early, and the new post never reaches the list (:func:`chapter_update`).
+3. **An optimistic result that cannot be normalized.** No ``__typename`` anywhere
+   (l.391-402), and the author is ``{'id': 'current-user-id', 'name': 'Current User'}``
+   (l.397-400): an entity that does not exist (:func:`chapter_optimistic_result`).
+4. **Errors hide data.** The builder checks ``hasException`` (l.311-316) before looking at
+   data, so with ``ErrorPolicy.all`` (the config's default, l.83) partial data that came
+   with an error is thrown away and only the error is shown (:func:`chapter_builder`).
+5. A poll interval of five minutes on a ``cacheFirst`` query (l.301-302): every poll goes
+   to the network, whatever the cache holds, while the comment "Try cache, then network"
+   describes only the first paint (cache-first never asks the network when the cache can
+   answer).
 """
 
 from __future__ import annotations

@@ -1,33 +1,37 @@
-"""The chapter's ``SocketIOService`` and ``CollaborationManager`` (section 21.4), mistakes kept.
+"""The chapter's ``SocketIOService`` and ``CollaborationManager`` (21.4, seed l.1157-1379).
 
 Ported onto python-socketio's ``AsyncClient`` with the library's own reconnection, as
-the Dart code relies on socket_io_client's. It mirrors the Dart *behaviour*:
+the Dart code relies on socket_io_client's. It mirrors the Dart *behaviour*; each
+mistake names the seed line it comes from:
 
-1. **WebSocket first, no way back.** ``setTransports(['websocket', 'polling'])`` starts
-   on WebSocket; when the upgrade is refused (a proxy answering 403) the Engine.IO
-   client does not fall back to polling, it fails and retries WebSocket. The
-   fallback the chapter describes comes from the default order, polling first.
-2. **Handlers registered before** ``connect()`` **are lost**: ``_socket?.on(...)`` does
-   nothing while ``_socket`` is null, and ``connect()`` never re-registers the stored
-   ones (it only uses them for its own connect/disconnect/error events).
+1. **WebSocket first, no way back.** ``setTransports(['websocket', 'polling'])`` (l.1182)
+   starts on WebSocket; when the upgrade is refused (a proxy answering 403) the Engine.IO
+   client does not fall back to polling, it fails and retries WebSocket. The fallback the
+   explanation describes (l.1384) comes from the default order, polling first.
+2. **Handlers registered before** ``connect()`` **are lost**: ``_socket?.on(...)`` (l.1248)
+   does nothing while ``_socket`` is null, and ``connect()`` never re-registers the stored
+   ones (it only uses them for its own connect/disconnect/error events, l.1292-1297).
 3. **Lifecycle handlers registered after** ``connect()`` **run twice**: once as a socket
-   listener, once through ``_triggerEvent``.
-4. ``emit()`` **while disconnected drops the message** with a debug print (here: a
-   ``note`` and the ``lost`` list). In Dart this even defeats the library's own send
-   buffer.
-5. **A failed connect wedges the service**: ``_isConnecting`` is set and only reset by a
-   connect or disconnect event, so after a connect error ``connect()`` returns at once,
-   forever.
-6. **Auth in** ``extraHeaders``: headers are not the Socket.IO ``auth`` payload; browsers
-   cannot even send them on a WebSocket. The demo server reads ``auth`` only, so this
-   service is a guest: it may listen, and its ``chat_message`` is refused.
-7. ``emit(..., ack)`` **has no timeout**: an ack that never comes leaves the callback
-   waiting forever, unnoticed.
-8. ``off(event, handler)`` **removes every listener** of the event from the socket.
-9. ``CollaborationManager.initialize`` calls ``_socket.onConnect``, which
+   listener (l.1248) and once through ``_triggerEvent`` (l.1202, l.1209).
+4. ``emit()`` **while disconnected drops the message** with a debug print (l.1269-1272;
+   here: a ``note`` and the ``lost`` list). In Dart this even bypasses the library's own
+   send buffer.
+5. **A failed connect wedges the service**: ``_isConnecting = true`` (l.1178) is reset only
+   by a connect or disconnect event (l.1200, l.1207), not by ``onConnectError``
+   (l.1212-1215), so after a connect error ``connect()`` returns at once (l.1177), forever.
+6. **Auth in** ``setExtraHeaders(authHeaders ?? {})`` (l.1190): headers are not the
+   Socket.IO ``auth`` payload; browsers cannot even send them on a WebSocket. The demo
+   server reads ``auth`` only, so this service is a guest: it may listen, and its
+   ``chat_message`` is refused.
+7. ``emitWithAck(event, data, ack: ack)`` (l.1275) **has no timeout**: an ack that never
+   comes leaves the callback waiting forever, unnoticed.
+8. ``off(event, handler)`` **removes every listener** of the event from the socket:
+   ``_socket?.off(event)`` (l.1261) is called without the handler, while ``_eventHandlers``
+   still lists the others.
+9. ``CollaborationManager.initialize`` calls ``_socket.onConnect`` (l.1356), which
    ``SocketIOService`` does not have (the Dart would not compile); its join sends
-   ``{'room': 'doc:<id>'}``; edits go out fire-and-forget with a client timestamp and
-   no version, so lost or reordered edits cannot be noticed.
+   ``{'room': 'doc:<id>'}`` (l.1357, l.1283); edits go out fire-and-forget with a client
+   timestamp and no version (l.1368-1373), so lost or reordered edits cannot be noticed.
 """
 
 from __future__ import annotations
@@ -110,9 +114,12 @@ class ChapterSocketIOService:
             if event not in ("connect", "disconnect", "connect_error"):
 
                 async def dispatch(*args: Any, _event: str = event) -> None:
+                    listeners = list(self._listeners.get(_event, ()))
+                    if not listeners:  # off(event) left none: the socket ignores the event
+                        return
                     self.timeline.record(FRAME_IN, data={"event": _event, "data": args[0]
                                                          if len(args) == 1 else list(args)})
-                    for fn in list(self._listeners.get(_event, ())):
+                    for fn in listeners:
                         fn(*args)
 
                 self._socket.on(event, dispatch, namespace=self.ns)
@@ -224,19 +231,18 @@ class ChapterSocketIOService:
         """Stop everything at once (what the notebook uses to tidy up; not a port)."""
         self._event_handlers.clear()
         sio, self._socket = self._socket, None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
         if sio is not None:
             sio.reconnection = False
-            for task in (sio._reconnect_task, sio.eio.read_loop_task, sio.eio.write_loop_task):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+        tasks = [self._task] + ([sio._reconnect_task, sio.eio.read_loop_task,
+                                 sio.eio.write_loop_task] if sio is not None else [])
+        pending = {t for t in tasks if t is not None and not t.done()}
+        for task in pending:
+            task.cancel()
+        if pending:  # bounded: a task stuck in an open long-poll must not hang the tidy-up
+            await asyncio.wait(pending, timeout=2.0)
+        if sio is not None:
             with contextlib.suppress(BaseException):
-                await sio.eio.disconnect(abort=True)
+                await asyncio.wait_for(sio.eio.disconnect(abort=True), 2.0)
             if sio.eio.http is not None and not sio.eio.http.closed:
                 await sio.eio.http.close()
         self._is_connected = self._is_connecting = False

@@ -1,36 +1,40 @@
-"""The chapter's ``SSEService`` (section 21.5), ported to Python with its mistakes kept.
+"""The chapter's ``SSEService`` (section 21.5, seed l.1415-1603), ported with its mistakes.
 
 The notebook's Pitfalls section feeds these the same bytes as
 :class:`rtlab.sse.EventStreamParser` and points them at the same server as
-:class:`rtlab.sse.ReconnectingEventSource`. Mistakes reproduced:
+:class:`rtlab.sse.ReconnectingEventSource`. Mistakes reproduced, with the seed line:
 
 Parsing (``_handleResponse`` / ``_processEvent``):
 
-1. Events are cut at ``"\\n\\n"`` only. A stream with CRLF line ends (sse-starlette's default,
-   so this lab's server) or lone CRs never contains ``"\\n\\n"``: no event is ever dispatched
-   and the buffer grows without bound.
-2. Every value is ``trim()``-ed: leading and trailing spaces of data are lost (the spec removes
-   exactly one space after the colon).
-3. Every block is dispatched, even one without ``data``: a keep-alive comment or a
-   ``retry``-only block becomes an empty ``message`` event.
-4. A line ``data`` (no colon) is ignored instead of adding an empty line.
-5. An ``id`` containing NUL is accepted; the event of a block without ``id`` gets ``id: null``
-   instead of the last event id.
-6. Invalid UTF-8 raises (Dart's ``utf8.decoder`` throws unless ``allowMalformed``): the
-   service treats it as a connection error and reconnects, dropping what it had buffered. The
-   spec replaces the bad bytes with U+FFFD and carries on. (A leading BOM is fine: Dart's
-   decoder drops it, as the spec asks.)
-7. ``retry:`` is parsed and thrown away (``// Update retry interval``).
-8. ``jsonData`` returns null on bad JSON: the news item silently disappears.
+1. Events are cut at ``"\\n\\n"`` only (``buffer.contains('\\n\\n')``, l.1486-1492). A
+   stream with CRLF line ends (sse-starlette's default, so this lab's server) or lone CRs
+   never contains ``"\\n\\n"``: no event is ever dispatched and the buffer grows without
+   bound.
+2. Every value is ``trim()``-ed (l.1513, l.1515, l.1518): leading and trailing spaces of
+   data are lost (the spec removes exactly one space after the colon).
+3. Every block is dispatched (l.1530-1536), even one without ``data``: a keep-alive
+   comment or a ``retry``-only block becomes an empty ``message`` event.
+4. A line ``data`` (no colon) is ignored (``startsWith('data:')``, l.1516) instead of
+   adding an empty line.
+5. An ``id`` containing NUL is accepted; the event of a block without ``id`` gets
+   ``id: null`` (``SSEEvent(id: id, ...)``, l.1531) instead of the last event id.
+6. Invalid UTF-8 raises (``.transform(utf8.decoder)``, l.1480, throws unless
+   ``allowMalformed``): the service treats it as a connection error and reconnects,
+   dropping what it had buffered. The spec replaces the bad bytes with U+FFFD and carries
+   on. (A leading BOM is fine: Dart's decoder drops it, as the spec asks.)
+7. ``retry:`` is parsed and thrown away (``// Update retry interval``, l.1519-1524).
+8. ``jsonData`` returns null on bad JSON (l.1593-1599): the news item silently disappears.
 
 Connecting (``connect`` / ``_handleError`` / ``_scheduleReconnect``):
 
-9. Any non-200 answer, 204 and 401 included, schedules a reconnect after the same
-   ``retryInterval``, forever: a server that said "stop" (204) or "who are you?" (401) is
-   asked again every 3 s with the same request, by every client. No backoff, no jitter.
-10. The ``Content-Type`` is never checked: a JSON error page answered with 200 is "connected".
-11. ``disconnect()`` sets ``_shouldReconnect = false`` and nothing sets it back: after a
-    later ``connect()`` the service never reconnects again.
+9. Any non-200 answer (l.1457-1461), 204 and 401 included, goes to ``_handleError``
+   (l.1540-1544), which schedules a reconnect after the same ``retryInterval`` (l.1547-1552),
+   forever: a server that said "stop" (204) or "who are you?" (401) is asked again every
+   3 s with the same request, by every client. No backoff, no jitter.
+10. The ``Content-Type`` is never checked (l.1457-1458): a JSON page answered with 200 is
+    "connected".
+11. ``disconnect()`` sets ``_shouldReconnect = false`` (l.1564) and nothing sets it back
+    (``connect()``, l.1442-1465): after a later ``connect()`` it never reconnects again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The chapter's 21.2 subscription widgets (Dart, graphql_flutter), ported with their mistakes.
+"""The chapter's 21.2 subscription widgets (Dart, graphql_flutter; seed l.561-846), ported.
 
 Flutter's builders become functions of a :class:`ChapterResult` (what graphql_flutter's
 ``Subscription`` widget hands its ``builder``: ``isLoading``, ``hasException``, ``data``),
@@ -6,26 +6,41 @@ returning what they would draw, as text. :meth:`ChapterResult.of` builds that re
 live rtlab subscription the way graphql_flutter does: loading until the first event, the
 last event's data kept afterwards, a dropped socket invisible while it reconnects.
 
-Mistakes kept, each shown live in notebook 03's Pitfalls:
+Mistakes kept, each shown live in notebook 03's Pitfalls, with the seed line:
 
 1. ``ChatMessageSubscription`` infers "connected" from the *absence* of data
-   (``!isLoading && !hasException && data == null``). graphql_flutter reports a subscription
-   as loading until its first event, and keeps the last data afterwards, so that branch
-   is never taken: before the first message nothing says anything, after it a dead link
-   looks exactly like a live one.
-2. Its error branch reads ``exception.graphqlErrors.first.message``: a network or auth
-   failure has no GraphQL errors, and ``.first`` on an empty list throws (``IndexError``
-   here) inside the very code meant to show the error.
-3. Its "Reconnect" button's ``onPressed`` is empty, and ``ConnectionStatus`` has no
-   ``reconnecting`` or ``disconnected``: a link that is retrying cannot be shown at all.
-4. ``MultiSubscriptionManager`` prints ``'$onlineUsers users online'`` where
-   ``onlineUsers`` is one ``userPresenceUpdated`` event (a map: who connected or left) or
-   ``[]``, not a count; and ``hasNotification`` turns the "New!" banner on forever.
-5. It opens its streams in ``didChangeDependencies``, which Flutter calls again whenever an
-   inherited widget changes, and never cancels them (no ``dispose``): every call adds two
-   more subscriptions to the socket, and each presence event is then delivered twice.
+   (``!result.isLoading && !result.hasException && result.data == null``, l.689).
+   graphql_flutter reports a subscription as loading until its first event and keeps the
+   last data afterwards, so that branch is never taken: before the first message nothing
+   says anything, after it a dead link looks exactly like a live one.
+2. Its error branch reads ``result.exception?.graphqlErrors.first.message`` (l.699): a
+   network or auth failure has no GraphQL errors, and ``.first`` on an empty list throws
+   (``IndexError`` here) inside the very code meant to show the error.
+3. Its "Reconnect" button's ``onPressed`` is empty (l.702-705), and ``ConnectionStatus``
+   (l.723) has no ``reconnecting``: a link that is retrying cannot be shown at all.
+4. ``MultiSubscriptionManager`` prints ``'$onlineUsers users online'`` (l.838) where
+   ``onlineUsers`` is one ``userPresenceUpdated`` event (l.828: a map saying who connected or
+   left) or ``[]``, not a count; and ``hasNotification`` (l.827) turns the "New!" banner on
+   for good.
+5. It creates its streams in ``didChangeDependencies`` (l.794-816), which Flutter calls again
+   whenever an inherited widget it depends on changes. The streams are lazy (graphql_flutter's
+   ``QueryManager.subscribe`` is an ``async*`` generator; ``SocketClient.subscribe`` sends
+   ``subscribe`` in ``onListen``), and ``StreamBuilder.didUpdateWidget`` cancels the old
+   subscription (``complete`` on the wire) before listening to the new one. So nothing piles
+   up: each dependency change tears every subscription down and subscribes again, with a gap
+   in which events are lost, and the snapshot back in ``waiting`` (its last data kept). No
+   ``dispose`` either, but the StreamBuilders cancel on unmount.
+   (As written, ``client.subscribe(Operation(...))``, l.814-815, does not type-check:
+   ``GraphQLClient.subscribe`` takes ``SubscriptionOptions``.)
 6. ``NotificationSubscription`` shows its snack bar from inside ``builder`` (a post-frame
-   callback), so every rebuild with the same data shows the same notification again.
+   callback, l.613-615), so every rebuild with the same data shows the same notification
+   again.
+
+Not ported, because it does not exist: ``SubscriptionOptions(reconnectOnConnectionLost:
+true)`` (l.591). graphql_flutter has no such option; reconnecting is
+``SocketClientConfig(autoReconnect: true)`` (l.167, the default), which re-reads
+``initialPayload`` and re-sends every subscription on each reconnect, after a constant
+``delayBetweenReconnectionAttempts`` (5 s), with no refresh of a refused token.
 """
 
 from __future__ import annotations
@@ -94,34 +109,98 @@ def notification_builder(result: ChapterResult, shown: list[Any]) -> str:
     return "SizedBox.shrink()"
 
 
-class ChapterMultiSubscriptionManager:
-    """``MultiSubscriptionManager``: two streams per ``did_change_dependencies``, never closed."""
+NOTIFICATIONS = "subscription { notificationReceived { id message } }"  # l.802-804
+PRESENCE = "subscription { userPresenceUpdated { userId status } }"  # l.808-810
 
-    def __init__(self, link: Any) -> None:
+
+class ChapterStream:
+    """What ``client.subscribe(...)`` returns in graphql_flutter: a lazy stream.
+
+    Nothing goes on the wire until someone listens; each :meth:`listen` is a new
+    subscription on the link.
+    """
+
+    def __init__(self, link: Any, document: str) -> None:
+        self.link, self.document = link, document
+
+    def listen(self) -> Any:
         from rtlab.graphql.links import Operation
 
-        self._operation = Operation
+        return self.link.subscribe(Operation.of(self.document))
+
+
+class ChapterMultiSubscriptionManager:
+    """``MultiSubscriptionManager`` with its two StreamBuilders.
+
+    :meth:`did_change_dependencies` makes two new (lazy) streams, as the Dart code does on
+    every call; :meth:`build` is the frame after it: each ``StreamBuilder`` whose stream
+    changed cancels its old subscription and listens to the new one. ``subscribed`` and
+    ``cancelled`` count what went on the wire; ``opened`` holds every subscription made.
+    """
+
+    SLOTS = ("notifications", "presence")
+
+    def __init__(self, link: Any) -> None:
         self.link = link
-        self.notification_stream: Any = None
-        self.presence_stream: Any = None
+        self.notification_stream: ChapterStream | None = None
+        self.presence_stream: ChapterStream | None = None
         self.opened: list[Any] = []
+        self.subscribed = 0
+        self.cancelled = 0
+        self._builders: dict[str, tuple[ChapterStream, Any]] = {}  # slot -> (stream, listening)
+        self._kept: dict[str, Any] = {}  # the snapshot's data from a cancelled subscription
 
     def did_change_dependencies(self) -> None:
         """Called by Flutter on first build and whenever an inherited widget changes."""
-        self.notification_stream = self.link.subscribe(
-            self._operation.of("subscription { notificationReceived { id message } }"))
-        self.presence_stream = self.link.subscribe(
-            self._operation.of("subscription { userPresenceUpdated { userId status } }"))
-        self.opened += [self.notification_stream, self.presence_stream]
+        self.notification_stream = ChapterStream(self.link, NOTIFICATIONS)
+        self.presence_stream = ChapterStream(self.link, PRESENCE)
 
-    def build(self) -> str:
-        notifications = [e.data for e in self.notification_stream.timeline.of_kind(FRAME_IN)]
-        presence = [e.data for e in self.presence_stream.timeline.of_kind(FRAME_IN)]
-        has_notification = bool(notifications)
-        online_users = presence[-1]["userPresenceUpdated"] if presence else []
+    @property
+    def presence_subscription(self) -> Any:
+        """The presence subscription its ``StreamBuilder`` listens to now."""
+        return self._builders["presence"][1]
+
+    def live(self) -> list[Any]:
+        """The subscriptions the two StreamBuilders listen to now."""
+        return [listening for _, listening in self._builders.values()]
+
+    async def _stream_builder(self, slot: str, stream: ChapterStream | None) -> None:
+        """``_StreamBuilderBaseState.didUpdateWidget``: a new stream replaces the old one."""
+        current = self._builders.get(slot)
+        if stream is None or (current is not None and current[0] is stream):
+            return
+        if current is not None:
+            self._kept[slot] = _last_data(current[1]) or self._kept.get(slot)
+            await current[1].cancel()  # _unsubscribe(): complete on the wire
+            self.cancelled += 1
+        listening = stream.listen()
+        self.subscribed += 1
+        self.opened.append(listening)
+        self._builders[slot] = (stream, listening)
+
+    def snapshot(self, slot: str) -> tuple[str, Any]:
+        """``(connectionState, data)`` of a ``StreamBuilder``: data survives a stream change."""
+        _, listening = self._builders[slot]
+        data = _last_data(listening)
+        if data is not None:
+            return "active", data
+        return "waiting", self._kept.get(slot)
+
+    async def build(self) -> str:
+        """The frame: both StreamBuilders update, then the builder's text."""
+        await self._stream_builder("notifications", self.notification_stream)
+        await self._stream_builder("presence", self.presence_stream)
+        has_notification = self.snapshot("notifications")[1] is not None
+        presence = self.snapshot("presence")[1]
+        online_users = presence["userPresenceUpdated"] if presence else []
         banner = "[New!] " if has_notification else ""
         return f"{banner}{online_users} users online"
 
 
+def _last_data(subscription: Any) -> Any:
+    events = subscription.timeline.of_kind(FRAME_IN)
+    return events[-1].data if events else None
+
+
 __all__ = ["ChapterException", "ChapterMultiSubscriptionManager", "ChapterResult",
-           "chat_builder", "notification_builder"]
+           "ChapterStream", "chat_builder", "notification_builder"]

@@ -1,25 +1,38 @@
-"""The chapter's ``WebSocketService`` (section 21.3), ported to Python with its mistakes kept.
+"""The chapter's ``WebSocketService`` (section 21.3, seed lines 882-1085), mistakes kept.
 
-Pitfalls sections run this next to :class:`rtlab.ws.ReconnectingWebSocket`
-so students can watch each mistake happen on a real socket. It mirrors the
-Dart service's *behaviour*, not its text:
+Notebook 04's Pitfalls run this next to :class:`rtlab.ws.ReconnectingWebSocket` so
+students watch each mistake happen on a real socket. It mirrors the Dart service's
+*behaviour*, not its text. What it gets right is ported too: ``connect`` passes
+``pingInterval: heartbeatInterval`` to ``IOWebSocketChannel.connect`` (l.936), so
+dart:io pings and, when no pong comes within another interval, closes the socket
+(code 1001); the custom heartbeat sends only ``if (isConnected)`` (l.1045) and its
+timer is cancelled in ``_cleanupConnection`` (l.1064). The mistakes, each with the
+line it comes from:
 
-1. ``connect()`` starts the handshake in the background (as
-   ``IOWebSocketChannel.connect`` does) and declares ``connected`` at once.
-   A refused handshake therefore shows ``connected`` first, and the queue is
-   "flushed" into a socket that never opens: those messages are lost.
-2. Because the attempt counter is reset on that premature ``connected``,
-   every failure is "attempt 1": the delay never grows and
-   ``max_reconnect_attempts`` is never reached.
-3. The delay is ``interval * 2**(attempt-1)`` clamped to [1 s, 60 s]: with the
-   default 5 s interval that is 5, 10, 20 ... not the "1s, 2s, 4s" its comment
-   promises (see :func:`rtlab.backoff.chapter_delays`). ``min_delay`` is a
-   parameter here only so a notebook need not wait a whole second.
-4. Reconnects call ``connect()`` without the headers: the auth token is gone.
-5. ``disconnect()`` does not cancel a scheduled reconnect, so a "disconnected"
-   service connects again by itself.
-6. Heartbeats go through ``send()``: while offline they pile up in the queue,
-   which has no bound; and nothing ever checks that a pong came back.
+1. ``_updateState(ConnectionState.connected)`` right after
+   ``IOWebSocketChannel.connect(...)`` (l.947), which returns at once and shakes hands
+   later. A refused handshake shows ``connected`` first, and the queue is "flushed" into
+   a sink that never opens: those messages are lost (``lost``).
+2. ``_reconnectAttempts = 0`` on that premature ``connected`` (l.948): every failure is
+   "attempt 1", the delay never grows and ``maxReconnectAttempts`` is never reached.
+3. ``reconnectInterval.inMilliseconds * (1 << (_reconnectAttempts - 1))`` clamped to
+   [1 s, 60 s] (l.1020-1023): with the default 5 s interval that is 5, 10, 20 ... not
+   the "1s, 2s, 4s" its comment promises (l.1019; :func:`rtlab.backoff.chapter_delays`).
+   ``min_delay`` is a parameter here only so a notebook need not wait a whole second.
+4. ``if (!_isDisposed) connect();`` (l.1029): reconnects pass no headers, so the auth
+   token given to the first ``connect(headers: ...)`` is gone.
+5. ``disconnect()`` (l.1070-1075) sets ``_shouldReconnect = false`` but leaves the
+   reconnect timer running, and the timer checks only ``_isDisposed``: a
+   "disconnected" service connects again by itself. It also never calls
+   ``sink.close()``: no close frame, the server is not told.
+6. A half-open link is noticed only after up to 2 x ``heartbeatInterval`` (dart:io's
+   ping, then a wait as long for the pong: 60 s with the default 30 s), and whatever
+   ``send()`` wrote meanwhile went into a dead socket as "connected" (l.969-970): never
+   queued, never re-sent after the reconnect. The queue itself (l.901, l.973) has no bound.
+
+The port uses websockets' keepalive for dart:io's ping (``ping_interval`` and
+``ping_timeout`` both ``heartbeat_interval``, no close handshake wait, as dart:io
+closes without one); websockets closes with 1011 where dart:io uses 1001.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from websockets.exceptions import ConnectionClosed
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, STATE, ConnectionState, Timeline
 
 S = ConnectionState
+OPENED = "socket opened"  # NOTE detail recorded when the handshake really finished
 
 
 class ChapterWebSocketService:
@@ -59,14 +73,18 @@ class ChapterWebSocketService:
         self.state = S.DISCONNECTED
         self.reconnect_attempts = 0
         self.should_reconnect = True
+        self.is_disposed = False
         self.queue: list[str] = []
         self.lost: list[str] = []  # written into a socket that never opened
         self.messages: list[Any] = []
+        self.sockets_opened = 0
         self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._pending_writes: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._orphans: list[ClientConnection] = []
 
     # The state is set without any table: any move is allowed, as in the Dart code.
     def _set(self, state: ConnectionState, detail: str = "") -> None:
@@ -78,44 +96,60 @@ class ChapterWebSocketService:
     def is_connected(self) -> bool:
         return self.state is S.CONNECTED
 
-    def _spawn(self, coro: Any) -> None:
+    @property
+    def socket_open(self) -> bool:
+        """Whether a handshake really finished (the Dart code cannot tell)."""
+        return self._ws is not None
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def connect(self, headers: Mapping[str, str] | None = None) -> None:
+        if self.is_disposed:
+            raise RuntimeError("Service is disposed")  # StateError in Dart
         if self.state in (S.CONNECTING, S.CONNECTED):
             return
         self._set(S.CONNECTING)
         self.timeline.record(NOTE, data=dict(headers or {}), detail=f"connect(headers={headers})")
-        self._spawn(self._open(headers))  # the handshake runs later...
-        self._set(S.CONNECTED)  # ...but the state says connected now
-        self.reconnect_attempts = 0
+        self._reader = self._spawn(self._open(headers))  # the handshake runs later...
+        self._set(S.CONNECTED)  # ...but the state says connected now (mistake 1)
+        self.reconnect_attempts = 0  # (mistake 2)
         self._flush_queue()
         self._start_heartbeat()
 
     async def _open(self, headers: Mapping[str, str] | None) -> None:
         try:
-            self._ws = await connect(self.url, additional_headers=headers, proxy=None)
+            # IOWebSocketChannel.connect(url, headers:, pingInterval: heartbeatInterval)
+            ws = await connect(
+                self.url, additional_headers=headers, proxy=None,
+                ping_interval=self.heartbeat_interval, ping_timeout=self.heartbeat_interval,
+                close_timeout=0,
+            )
         except Exception as exc:  # noqa: BLE001 - the Dart stream reports it as onError
             self.lost.extend(self._pending_writes)
             self._pending_writes.clear()
             self._on_error(exc)
             self._on_done()
             return
+        self._ws = ws
+        self.sockets_opened += 1
+        self.timeline.record(NOTE, detail=OPENED)
         for text in self._pending_writes:
-            await self._ws.send(text)
+            await ws.send(text)
         self._pending_writes.clear()
         try:
-            async for raw in self._ws:
+            async for raw in ws:
                 try:
                     message = json.loads(raw)
                 except ValueError:
                     message = raw
                 self.messages.append(message)
                 self.timeline.record(FRAME_IN, data=message)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            self.timeline.record(NOTE, detail=f"socket closed: {exc}")
         self._on_done()
 
     def _write(self, text: str) -> None:
@@ -123,15 +157,22 @@ class ChapterWebSocketService:
         if self._ws is None:
             self._pending_writes.append(text)
         else:
-            self._spawn(self._ws.send(text))
+            self._spawn(self._send_quietly(self._ws, text))
         self.timeline.record(FRAME_OUT, data=text)
+
+    @staticmethod
+    async def _send_quietly(ws: ClientConnection, text: str) -> None:
+        try:
+            await ws.send(text)
+        except ConnectionClosed:  # a Dart sink drops writes to a closed socket silently
+            pass
 
     def send(self, message: Any) -> None:
         encoded = json.dumps(message)
         if self.is_connected:
             self._write(encoded)
         else:
-            self.queue.append(encoded)
+            self.queue.append(encoded)  # no bound (mistake 6)
             self.timeline.record(NOTE, data=encoded, detail="queued (offline)")
 
     def _on_error(self, exc: BaseException) -> None:
@@ -140,7 +181,7 @@ class ChapterWebSocketService:
 
     def _on_done(self) -> None:
         self._cleanup()
-        if self.should_reconnect:
+        if self.should_reconnect and not self.is_disposed:
             self._schedule_reconnect()
         else:
             self._set(S.DISCONNECTED)
@@ -159,9 +200,12 @@ class ChapterWebSocketService:
         self.timeline.record("backoff", attempt=self.reconnect_attempts, delay=delay)
         if self._reconnect is not None:
             self._reconnect.cancel()
-        loop = asyncio.get_running_loop()
-        # Reconnects pass no headers: whatever token connect() was given is gone.
-        self._reconnect = loop.call_later(delay, lambda: self._spawn(self.connect()))
+
+        def fire() -> None:
+            if not self.is_disposed:  # checks only _isDisposed (mistake 5)
+                self._spawn(self.connect())  # no headers (mistake 4)
+
+        self._reconnect = asyncio.get_running_loop().call_later(delay, fire)
 
     def _flush_queue(self) -> None:
         while self.queue and self.is_connected:
@@ -171,28 +215,40 @@ class ChapterWebSocketService:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
 
-        async def beat() -> None:
+        async def beat() -> None:  # Timer.periodic(heartbeatInterval, ...)
             while True:
                 await asyncio.sleep(self.heartbeat_interval)
-                # Through send(): queued when offline, and no one waits for a pong.
-                self.send({"type": "ping"})
+                if self.is_connected:
+                    self.send({"type": "ping"})  # nothing reads the answer
 
         self._heartbeat = asyncio.get_running_loop().create_task(beat())
 
     def _cleanup(self) -> None:
+        """``_cleanupConnection``: cancel the listener and the heartbeat, drop the channel.
+
+        Nobody calls ``sink.close()``: a socket still open stays open, unread.
+        """
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+        if self._ws is not None and self._ws.state.name == "OPEN":
+            self._orphans.append(self._ws)
         self._ws = None
 
     async def disconnect(self) -> None:
         self.should_reconnect = False
-        ws, self._ws = self._ws, None
+        self._cleanup()
         self._set(S.DISCONNECTED)
-        # Like the Dart code: the socket is not closed and the reconnect timer
-        # is not cancelled. We only note it; dispose() below cleans up for real.
+        # Like the Dart code: the reconnect timer is not cancelled, and no close frame
+        # is sent. We only note it; dispose() below cleans up for real.
         self.timeline.record(NOTE, detail="disconnect(): reconnect timer left running")
-        self._orphan = ws
 
     async def dispose(self) -> None:
-        """Really stop everything (the notebook's tidy-up, not part of the chapter's bugs)."""
+        """Really stop everything (the notebook's tidy-up, not the chapter's ``dispose``)."""
+        self.is_disposed = True
         self.should_reconnect = False
         if self._reconnect is not None:
             self._reconnect.cancel()
@@ -201,6 +257,10 @@ class ChapterWebSocketService:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for ws in (self._ws, getattr(self, "_orphan", None)):
+        for ws in (self._ws, *self._orphans):
             if ws is not None:
-                await ws.close()
+                ws.transport.abort()
+        self._ws = None
+        self._orphans.clear()
+        if self.state is not S.DISCONNECTED:
+            self._set(S.DISCONNECTED, "disposed")

@@ -38,6 +38,7 @@ from rtlab.graphql.documents import (
     checked_variables,
     operation_of,
     parse_document,
+    source_locations,
 )
 from rtlab.graphql.links import Link, NetworkError, Operation, Response
 from rtlab.graphql.policies import Now, Then
@@ -144,6 +145,8 @@ class GraphQLClient:
             self.timeline.record(ERROR, data={"operation": name}, detail=str(exc))
             raise
         ms = (time.perf_counter() - started) * 1000
+        if response.errors:  # point into the text the caller wrote, not the printed copy
+            response.errors = source_locations(doc, response.errors)
         codes = [c for c in response.error_codes() if c]
         self.timeline.record(
             FRAME_IN,

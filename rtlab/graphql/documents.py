@@ -5,13 +5,20 @@ query that declares only ``$userId`` and hard-codes ``posts(limit: 10)``: the se
 ignores variables a document does not declare, so "page 2" is page 1 again, and
 nothing says so. :func:`checked_variables` refuses that with an error naming the
 variable, and also refuses the opposite mistake (using ``$offset`` without declaring
-it, which a server rejects only after a round trip).
+it, which a server rejects only after a round trip). A misspelt variable
+(``{"ID": "1"}`` for ``$id``) gets "``$id`` is missing — did you mean ``id``?", not
+advice to declare the typo.
+
+A server's errors point into the text it received, a re-formatted copy of the
+student's document (``__typename`` added, printed again); :func:`source_locations`
+moves their line and column back into the text the student wrote.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -23,10 +30,12 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     NameNode,
+    Node,
     NonNullTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    get_location,
     parse,
     print_ast,
 )
@@ -207,6 +216,15 @@ def checked_variables(document: DocumentNode, op: OperationDefinitionNode,
             f"`${undeclared[0]}: <Type>` to the operation's variable definitions"
         )
     extra = [name for name in given if name not in declared]
+    unfilled = [name for name in declared if name not in given]
+    for name in extra:
+        meant = _closest(name, unfilled)
+        if meant is not None:
+            case = " (variable names are case-sensitive)" if meant.lower() == name.lower() else ""
+            raise VariableError(
+                f"{describe(op)}: ${meant} is missing — did you mean `{meant}` instead of "
+                f"`{name}`?{case}"
+            )
     if extra:
         names = ", ".join(repr(n) for n in extra)
         raise VariableError(
@@ -227,6 +245,68 @@ def checked_variables(document: DocumentNode, op: OperationDefinitionNode,
                 f"{describe(op)} needs variable ${name} ({print_ast(decl.type)}), not passed"
             )
     return resolved
+
+
+def _closest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate ``name`` was probably meant as: same letters in another case, or close."""
+    for candidate in candidates:
+        if candidate.lower() == name.lower():
+            return candidate
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def source_locations(sent: DocumentNode, errors: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """``errors`` with their ``locations`` moved from the text sent into the text written.
+
+    The client sends ``print_ast`` of the document with ``__typename`` added: a
+    re-formatted copy. A server's validation error points into that copy ("line 4,
+    column 5") while the student's query was one line. The printed copy is parsed
+    again and walked beside the document sent, whose nodes still carry their place
+    in the original text; each location found at a node's start moves to that node's
+    place. Locations with no such node, and documents built without a source, are
+    left as they are.
+    """
+    if not errors or not any(isinstance(e, Mapping) and e.get("locations") for e in errors):
+        return list(errors)
+    moves: dict[tuple[int, int], tuple[int, int]] = {}
+    _pair_locations(parse(print_ast(sent)), sent, moves)
+    out: list[Any] = []
+    for error in errors:
+        locations = error.get("locations") if isinstance(error, Mapping) else None
+        if not locations:
+            out.append(error)
+            continue
+        moved = []
+        for loc in locations:
+            key = (loc.get("line"), loc.get("column")) if isinstance(loc, Mapping) else None
+            if key in moves:
+                line, column = moves[key]
+                moved.append({**loc, "line": line, "column": column})
+            else:
+                moved.append(loc)
+        out.append({**error, "locations": moved})
+    return out
+
+
+def _pair_locations(printed: Any, original: Any,
+                    moves: dict[tuple[int, int], tuple[int, int]]) -> None:
+    """Walk two ASTs of the same shape; map each printed node start to the original's."""
+    stack = [(printed, original)]
+    while stack:
+        p, o = stack.pop()
+        if isinstance(p, tuple) and isinstance(o, tuple):
+            stack.extend(zip(p, o, strict=False))
+            continue
+        if not isinstance(p, Node) or not isinstance(o, Node) or type(p) is not type(o):
+            continue
+        if p.loc is not None and o.loc is not None and o.loc.source is not None:
+            at = get_location(p.loc.source, p.loc.start)
+            to = get_location(o.loc.source, o.loc.start)
+            moves.setdefault((at.line, at.column), (to.line, to.column))
+        for key in p.keys:
+            if key != "loc":
+                stack.append((getattr(p, key, None), getattr(o, key, None)))
 
 
 def strip_undefined(value: Any) -> Any:

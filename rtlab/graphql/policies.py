@@ -3,8 +3,10 @@
 A **fetch policy** decides, from what the cache holds for a query (complete,
 partial, nothing), what the caller sees now, whether to ask the network, whether
 to write the answer to the cache, and what the caller sees when it arrives
-(:data:`FETCH_TABLE`, :func:`decide`). The semantics are Apollo Client's, which
-graphql_flutter copies:
+(:data:`FETCH_TABLE`, :func:`decide`). The semantics are graphql_flutter's, which copies
+Apollo Client's except in one cell: a ``cache-only`` miss is an error there (a
+``CacheMissException``, graphql_flutter ``QueryManager._resolveQueryEagerly``), while Apollo
+answers it with no data and no error:
 
 ==================  ==================  =================  ========  ============
 policy              cache holds         now                network   write answer
@@ -29,7 +31,8 @@ An **error policy** decides what a caller gets from an answer carrying GraphQL
 ``errors`` (:data:`ERROR_TABLE`, :func:`apply_error_policy`): ``none`` raises and
 discards the data, ``ignore`` returns the data and drops the errors, ``all``
 returns both. A network failure (no GraphQL answer at all) raises under every
-policy. Under ``ignore`` and ``all`` the data is written to the cache: a field
+policy, as in graphql_flutter (Apollo Client 4 applies ``errorPolicy`` to network errors
+too). Under ``ignore`` and ``all`` the data is written to the cache: a field
 that failed arrives as ``null`` and replaces what the cache held — which is what
 the chapter's ``ErrorPolicy.all`` default does to a cached ``me`` after a token
 expires.

@@ -4,7 +4,11 @@
 * :mod:`rtlab.teaching.sse_compare`: one byte stream read by the spec parser, httpx-sse
   and the chapter's parser, side by side;
 * :mod:`rtlab.teaching.fresh_process`: a query answered in a brand-new Python process
-  from the persistent cache alone.
+  from the persistent cache alone;
+* :mod:`rtlab.teaching.measure`, :mod:`rtlab.teaching.exchanges` and
+  :mod:`rtlab.teaching.compression`: what an optimisation saves (round trips, bytes, time,
+  CPU), the requests a link chain sent one by one, compression on and off (notebook 07);
+* :mod:`rtlab.teaching.foreign`: a GraphQL server that is not ours (strawberry's own view).
 
 They may use the chapter's ports (:mod:`rtlab.chapter`); the transports never do.
 """

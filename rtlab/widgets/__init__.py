@@ -12,11 +12,12 @@ from .cache_view import CacheView
 from .chaos_panel import ChaosPanel
 from .cursors import Cursors
 from .framelog import FrameLog
+from .layout import side_by_side
 from .messages import MessageList, short
 from .pill import StatusPill
 from .query_view import QueryView
 from .subscription_views import ChatRoomView, NotificationList, PresenceCount, SubscriptionFeed
-from .svg import attempts_chart, bin_counts, histogram, lanes, state_diagram
+from .svg import bin_counts, histogram, lanes, outages_chart, state_diagram
 from .throttle import Throttle, ThrottledRedraw
 from .transport_pill import TransportPill
 from .wire_meter import WireMeter
@@ -40,11 +41,12 @@ __all__ = [
     "TransportPill",
     "TimelineHTML",
     "WireMeter",
-    "attempts_chart",
     "bin_counts",
     "histogram",
     "lanes",
+    "outages_chart",
     "short",
+    "side_by_side",
     "state_diagram",
     "svg",
     "timeline_of",

@@ -8,7 +8,9 @@ cache) and redraws at most about ten times a second.
 
 Rows changed by the latest change are marked ``*`` (and highlighted); each row counts
 its changes; a row that exists only in an optimistic layer, or differs there from
-the base store, is tagged ``optimistic``.
+the base store, is tagged ``optimistic``. ``order="recent"`` puts the most recently
+changed rows first, so a bounded view shows what just happened (an optimistic
+``Post:temp-1``, then the post that replaced it) rather than the oldest entities.
 """
 
 from __future__ import annotations
@@ -44,22 +46,28 @@ class CacheView(TimelineHTML):
     """The entities of ``cache`` (a :class:`rtlab.graphql.cache.NormalizedCache`).
 
     ``types`` limits the rows to some ``__typename`` values (roots always shown unless
-    ``roots=False``); ``max_rows`` bounds the table (the header says how many are hidden).
+    ``roots=False``); ``max_rows`` bounds the table (the header says how many are hidden);
+    ``order`` is ``"type"`` (by type, then id) or ``"recent"`` (last changed first).
     """
 
     css_class = "rtlab-cacheview"
 
     def __init__(self, cache: Any, *, types: Iterable[str] | None = None, roots: bool = True,
-                 max_rows: int = 40, title: str = "cache", min_interval: float = 0.1) -> None:
+                 max_rows: int = 40, title: str = "cache", order: str = "type",
+                 min_interval: float = 0.1) -> None:
+        if order not in ("type", "recent"):
+            raise ValueError(f"order must be 'type' or 'recent', not {order!r}")
         super().__init__(None, (), min_interval=min_interval)
         self.cache = cache
         self.types = frozenset(types) if types is not None else None
         self.roots = roots
         self.max_rows = max_rows
         self.title = title
+        self.order = order
         self.changes = 0  # change sets seen
         self.last_changed: frozenset[str] = frozenset()
         self.change_counts: Counter[str] = Counter()
+        self._changed_at: dict[str, int] = {}  # id -> the change set that last touched it
         self._stop = cache.on_change(self._listener_ids)
         self._start()
 
@@ -71,12 +79,16 @@ class CacheView(TimelineHTML):
         self.changes += 1
         self.last_changed = ids
         self.change_counts.update(ids)
+        for eid in ids:
+            self._changed_at[eid] = self.changes
 
     def rows(self) -> list[tuple[str, dict[str, Any], bool, bool]]:
         """``(id, fields, changed last, optimistic)`` per entity shown, roots first."""
         ids = self.cache.ids()
         roots = [i for i in ids if i.startswith("ROOT_")]
         others = sorted((i for i in ids if not i.startswith("ROOT_")), key=_sort_key)
+        if self.order == "recent":  # stable: unchanged rows keep the type order, last
+            others.sort(key=lambda i: -self._changed_at.get(i, 0))
         out = []
         for eid in (roots if self.roots else []) + others:
             fields = self.cache.get(eid) or {}
@@ -108,7 +120,7 @@ class CacheView(TimelineHTML):
                 f'<td style="padding:1px 6px;white-space:nowrap;font-weight:600;'
                 f'vertical-align:top">'
                 f'{"* " if changed else ""}{esc(eid)}</td>'
-                f'<td style="padding:1px 6px;word-break:break-all">{esc(_fields(fields))}</td>'
+                f'<td style="padding:1px 6px;overflow-wrap:anywhere">{esc(_fields(fields))}</td>'
                 f'<td style="padding:1px 6px;white-space:nowrap">{" ".join(tags)}</td></tr>'
             )
         head = f"{esc(self.title)}: {len(rows)} entities"

@@ -81,7 +81,8 @@ class _ResultBody(TimelineHTML):
         body = self._body()
         data = (
             f'<pre class="rtlab-queryview-data" style="margin:0;max-height:18em;overflow:auto;'
-            f'border:1px solid #ddd;border-radius:4px;padding:2px 4px;font:12px/1.35 '
+            f"white-space:pre-wrap;overflow-wrap:break-word;border:1px solid #ddd;"
+            f'border-radius:4px;padding:2px 4px;font:12px/1.35 '
             f'ui-monospace,monospace">{esc(body)}</pre>' if body else ""
         )
         loading = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rtlab.state import ConnectionState
 
@@ -345,96 +345,152 @@ class AttemptMark(NamedTuple):
     actual: float | None = None
 
 
-def attempts_chart(
-    attempts: Sequence[AttemptMark],
-    bands: Sequence[tuple[float, str]] = (),
+class OutageMark(NamedTuple):
+    """One outage as drawn: from the lost link (or the first failed connect) to its end.
+
+    ``started`` is seconds since the timeline's start; the attempts' ``scheduled`` and
+    ``ended`` count from ``started``. ``outcome`` is ``recovered``, ``stopped`` or
+    ``ongoing``; ``attempts_total`` also counts attempts the row no longer holds.
+    """
+
+    number: int
+    started: float
+    attempts: tuple[AttemptMark, ...] = ()
+    ended: float | None = None
+    outcome: str = "ongoing"
+    attempts_total: int = 0
+
+
+_OUTCOME_COLORS = {
+    "recovered": STATE_COLORS["connected"],
+    "stopped": STATE_COLORS["disconnected"],
+    "ongoing": STATE_COLORS["reconnecting"],
+}
+
+
+def outage_end(o: OutageMark) -> float:
+    """Seconds from the outage's start to the last thing it holds (its end, or a wait)."""
+    ends = [o.ended or 0.0]
+    for a in o.attempts:
+        ends.append(a.scheduled + max(a.planned or 0.0, a.actual or 0.0))
+    return max(ends)
+
+
+def outage_summary(o: OutageMark) -> str:
+    """``3 attempts, back after 0.412s`` / ``…, stopped`` / ``…, still trying``."""
+    tries = f"{o.attempts_total} attempt{'s' if o.attempts_total != 1 else ''}"
+    if o.outcome == "recovered" and o.ended is not None:
+        return f"{tries}, back after {_secs(o.ended)}"
+    if o.outcome == "stopped":
+        return f"{tries}, stopped"
+    return f"{tries}, still trying"
+
+
+def _attempt_marks(out: list[str], a: AttemptMark, x: Any, y: float, row_height: int) -> None:
+    """One attempt: planned wait (dashed), actual wait (filled), a dot where it started."""
+    attrs = f'data-attempt="{a.attempt}"'
+    if a.planned is not None:
+        attrs += f' data-planned="{a.planned:.3f}"'
+    if a.actual is not None:
+        attrs += f' data-actual="{a.actual:.3f}"'
+    tip = f"attempt {a.attempt}: planned {_secs(a.planned) if a.planned is not None else '?'}"
+    if a.actual is not None:
+        tip += f", waited {_secs(a.actual)}"
+    out.append(f'<g class="attempt" {attrs}><title>{esc(tip)}</title>')
+    if a.planned is not None:
+        out.append(
+            f'<rect class="planned" x="{_n(x(a.scheduled))}" y="{_n(y + 3)}" '
+            f'width="{_n(max(1.0, x(a.scheduled + a.planned) - x(a.scheduled)))}" '
+            f'height="{row_height - 6}" fill="none" stroke="#3b6fb6" stroke-dasharray="3 2"/>'
+        )
+    if a.actual is not None:
+        x0, x1 = x(a.scheduled), x(a.scheduled + a.actual)
+        out.append(
+            f'<rect class="actual" x="{_n(x0)}" y="{_n(y + 5)}" '
+            f'width="{_n(max(1.0, x1 - x0))}" height="{row_height - 10}" fill="#3b6fb6" '
+            f'fill-opacity="0.55"/>'
+        )
+        out.append(
+            f'<circle class="start" cx="{_n(x1)}" cy="{_n(y + row_height / 2)}" r="3.5" '
+            f'fill="#1d3f73"/>'
+        )
+    out.append("</g>")
+
+
+def outages_chart(
+    outages: Sequence[OutageMark],
     *,
-    t_end: float | None = None,
-    t_start: float = 0.0,
+    hidden: int = 0,
     width: int = 640,
-    row_height: int = 16,
+    row_height: int = 18,
     title: str | None = None,
 ) -> str:
-    """Reconnect attempts on a time axis: one row per attempt, state bands underneath.
+    """Reconnects grouped by outage: one row per outage, time counted from its start.
 
-    Each row shows the planned wait (hollow, dashed) and the actual wait
-    (filled), ending in a dot where the attempt started; the gap between the
-    two is the event loop's lateness (or a cancelled wait).
+    Each row holds that outage's attempts in order (planned wait dashed, actual wait
+    filled, a dot where the attempt started) and ends in a bar: green where the link
+    came back, grey where the client stopped; amber while it still tries. Rows share
+    one scale, so waits that grow across attempts, or outages that get longer, compare
+    at a glance. ``hidden`` older outages are counted, not drawn: the height depends
+    only on the rows shown.
     """
-    ends = [t_end or 0.0]
-    for a in attempts:
-        ends.append(a.scheduled + (a.planned or 0.0))
-        ends.append(a.scheduled + (a.actual or 0.0))
-    ends.extend(t for t, _ in bands)
-    t_max = max(ends)
-    if t_max <= t_start:
-        t_max = t_start + 1.0
-    span = t_max - t_start
-    left, right = 44, 16
+    left, right = 64, 150
     top = 26 if title else 8
     plot_w = max(40, width - left - right)
-    rows = max(1, len(attempts))
-    band_y = top + rows * row_height + 6
-    height = band_y + 12 + 30 + (12 if attempts else 0)
-    out = _open(width, height, "rtlab-attempts", title)
+    note_h = 14 if hidden else 0
+    axis_y = top + note_h + max(1, len(outages)) * row_height + 6
+    height = axis_y + 30 + (12 if outages else 0)
+    out = _open(width, height, "rtlab-outages", title)
+    span = max([outage_end(o) for o in outages] + [0.5])
 
     def x(t: float) -> float:
-        return left + plot_w * max(0.0, t - t_start) / span
+        return left + plot_w * max(0.0, min(t, span)) / span
 
-    if not attempts:
+    if hidden:
+        out.append(
+            f'<text class="hidden" x="{left}" y="{_n(top + 10)}" fill="#888">'
+            f"{hidden} earlier outage{'s' if hidden != 1 else ''} not shown</text>"
+        )
+    if not outages:
         out.append(
             f'<text class="empty" x="{_n(left + plot_w / 2)}" y="{_n(top + row_height - 4)}" '
-            f'text-anchor="middle" fill="#888">no reconnect attempts yet</text>'
+            f'text-anchor="middle" fill="#888">no reconnects yet</text>'
         )
-    for i, a in enumerate(attempts):
-        y = top + i * row_height
-        attrs = f'data-attempt="{a.attempt}"'
-        if a.planned is not None:
-            attrs += f' data-planned="{a.planned:.3f}"'
-        if a.actual is not None:
-            attrs += f' data-actual="{a.actual:.3f}"'
-        tip = f"attempt {a.attempt}: planned {_secs(a.planned) if a.planned is not None else '?'}"
-        if a.actual is not None:
-            tip += f", waited {_secs(a.actual)}"
-        out.append(f'<g class="attempt" {attrs}><title>{esc(tip)}</title>')
+    for i, o in enumerate(outages):
+        y = top + note_h + i * row_height
+        color = _OUTCOME_COLORS.get(o.outcome, _INK)
+        summary = outage_summary(o)
         out.append(
+            f'<g class="outage" data-outage="{o.number}" data-outcome="{esc(o.outcome)}" '
+            f'data-attempts="{o.attempts_total}" data-started="{o.started:.3f}">'
+            f"<title>{esc(f'outage {o.number} at +{o.started:.3f}s: {summary}')}</title>"
             f'<text x="{left - 6}" y="{_n(y + row_height - 5)}" text-anchor="end" '
-            f'fill="{_INK}">#{a.attempt}</text>'
+            f'fill="{_INK}">outage {o.number}</text>'
+            f'<line x1="{_n(x(0))}" y1="{_n(y + row_height / 2)}" x2="{_n(x(outage_end(o)))}" '
+            f'y2="{_n(y + row_height / 2)}" stroke="{color}" stroke-width="2" '
+            f'stroke-opacity="0.6"/>'
         )
-        if a.planned is not None:
+        for a in o.attempts:
+            _attempt_marks(out, a, x, y, row_height)
+        if o.ended is not None:
             out.append(
-                f'<rect class="planned" x="{_n(x(a.scheduled))}" y="{_n(y + 3)}" '
-                f'width="{_n(max(1.0, x(a.scheduled + a.planned) - x(a.scheduled)))}" '
-                f'height="{row_height - 6}" fill="none" stroke="#3b6fb6" stroke-dasharray="3 2"/>'
+                f'<rect class="end" x="{_n(x(o.ended) - 1.5)}" y="{_n(y + 2)}" width="3" '
+                f'height="{row_height - 4}" fill="{color}"/>'
             )
-        if a.actual is not None:
-            x0, x1 = x(a.scheduled), x(a.scheduled + a.actual)
-            out.append(
-                f'<rect class="actual" x="{_n(x0)}" y="{_n(y + 5)}" '
-                f'width="{_n(max(1.0, x1 - x0))}" height="{row_height - 10}" fill="#3b6fb6" '
-                f'fill-opacity="0.55"/>'
-            )
-            out.append(
-                f'<circle class="start" cx="{_n(x1)}" cy="{_n(y + row_height / 2)}" r="3.5" '
-                f'fill="#1d3f73"/>'
-            )
-        out.append("</g>")
-    for j, (t, state) in enumerate(bands):
-        t_next = bands[j + 1][0] if j + 1 < len(bands) else t_max
-        if t_next < t_start:
-            continue
         out.append(
-            f'<rect class="band" data-state="{esc(state)}" x="{_n(x(t))}" y="{_n(band_y)}" '
-            f'width="{_n(max(0.0, x(t_next) - x(t)))}" height="10" '
-            f'fill="{STATE_COLORS.get(state, "#6c8ebf")}"><title>{esc(state)} from '
-            f"{esc(_secs(t))}</title></rect>"
+            f'<text class="summary" x="{_n(left + plot_w + 8)}" y="{_n(y + row_height - 5)}" '
+            f'fill="{color}">{esc(summary)}</text></g>'
         )
-    _time_axis(left, left + plot_w, band_y + 14, t_max, out, t_start)
-    if attempts:
+    _time_axis(left, left + plot_w, axis_y, span, out)
+    out.append(
+        f'<text class="axis-label" x="{_n(left + plot_w)}" y="{_n(axis_y + 27)}" '
+        f'text-anchor="end" fill="#666">seconds since the link was lost</text>'
+    )
+    if outages:
         out.append(
-            f'<text class="legend" x="{_n(left + plot_w)}" y="{_n(height - 2)}" '
-            f'text-anchor="end" fill="#666">dashed: planned wait · filled: actual wait · '
-            f"dot: attempt starts · band: state</text>"
+            f'<text class="legend" x="{_n(left)}" y="{_n(height - 2)}" fill="#666">'
+            f"dashed: planned wait · filled: actual wait · dot: attempt starts · "
+            f"bar: back (green) or stopped (grey)</text>"
         )
     out.append("</svg>")
     return "".join(out)

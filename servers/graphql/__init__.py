@@ -5,6 +5,8 @@ HTTP caching of GET answers (:mod:`.httpcache`) and abuse limits (:mod:`.limits`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -13,6 +15,9 @@ from servers.graphql.endpoint import GraphQLEndpoint
 from servers.graphql.schema import GraphQLApp, build_schema
 from servers.graphql.ws import GraphQLWebSocket
 
+if TYPE_CHECKING:
+    from servers.app import Server
+
 PATH = "/graphql"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # all answered in GraphQL JSON (405)
 #: Answers of at least this many bytes are gzipped for clients that accept gzip (zlib's
@@ -20,7 +25,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # all answered in GraphQL J
 GZIP = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
 
-def routes(app: GraphQLApp | None = None) -> list[BaseRoute]:
+def routes(server: Server | None = None, app: GraphQLApp | None = None) -> list[BaseRoute]:
     """Both halves of /graphql, sharing one schema, store and pub/sub."""
     app = app or GraphQLApp()
     schema = build_schema()

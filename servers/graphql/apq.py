@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import re
 from typing import Any
 
 MAX_STORED = 10_000
 NOT_FOUND = "PersistedQueryNotFound"
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")  # ASCII only: str.isdigit() would take "٣"
 
 
 class APQError(Exception):
@@ -32,7 +34,9 @@ class APQError(Exception):
 
 
 def sha256_hex(query: str) -> str:
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()
+    """The hash of the query's UTF-8 text (a lone surrogate, which JSON can carry and UTF-8
+    cannot, is hashed as its surrogate bytes: it can never match, and never raises)."""
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class PersistedQueries:
@@ -66,9 +70,10 @@ class PersistedQueries:
                 "PERSISTED_QUERY_VERSION_UNSUPPORTED", 400,
             )
         digest = pq.get("sha256Hash")
-        if not isinstance(digest, str) or len(digest) != 64:
+        if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
             raise APQError(
-                "extensions.persistedQuery.sha256Hash must be 64 hex digits", "BAD_REQUEST", 400
+                "extensions.persistedQuery.sha256Hash must be 64 hex digits (a SHA-256)",
+                "BAD_REQUEST", 400,
             )
         digest = digest.lower()
         if query is None:

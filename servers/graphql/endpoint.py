@@ -22,7 +22,6 @@ no persisted queries. What this one does:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
@@ -34,7 +33,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from servers import auth
+from servers import auth, badinput, httpjson, safejson
 from servers.graphql import apq, httpcache, limits
 from servers.graphql.schema import Context, GraphQLApp
 
@@ -56,38 +55,21 @@ class RequestError(Exception):
         return {"errors": [{"message": str(self), "extensions": {"code": self.code}}]}
 
 
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 def _media_type(request: Request) -> str:
     return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else JSON
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.MAX_BODY_BYTES:
-        raise _too_large(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.MAX_BODY_BYTES:
-            raise _too_large(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(size: int) -> RequestError:
-    return RequestError(
-        f"request body of {size}+ bytes; at most {limits.MAX_BODY_BYTES} bytes are accepted",
-        "PAYLOAD_TOO_LARGE", 413,
-    )
+    try:
+        return await httpjson.read_body(request, limits.MAX_BODY_BYTES)
+    except httpjson.BodyError as exc:
+        raise RequestError(str(exc), "PAYLOAD_TOO_LARGE", exc.status) from None
 
 
 def _json(text: str | bytes, what: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return safejson.loads(text)
+    except safejson.JSONError as exc:
         raise RequestError(f"{what} is not valid JSON: {exc}") from None
 
 
@@ -182,6 +164,7 @@ class GraphQLEndpoint:
             return httpcache.finish(request, payload, self.app.persisted,
                                     self._response(body, status, media, headers))
         except RequestError as exc:
+            badinput.report_scope(request.scope, str(exc))
             return self._response(exc.body(), exc.status, media, exc.headers)
 
     async def _one_in_batch(
@@ -190,6 +173,7 @@ class GraphQLEndpoint:
         try:
             return await self.run_one(request, op, ctx, JSON)
         except RequestError as exc:
+            badinput.report_scope(request.scope, f"in a batch: {exc}")
             return exc.body(), exc.status, {}
 
     async def run_one(
@@ -200,6 +184,8 @@ class GraphQLEndpoint:
         try:
             query = self.app.persisted.resolve(query, extensions)
         except apq.APQError as exc:
+            if exc.status >= 400:
+                badinput.report_scope(request.scope, str(exc))
             return ({"errors": [{"message": str(exc), "extensions": {"code": exc.code}}]},
                     exc.status, {"Cache-Control": "no-store"})
         if query is None:
@@ -244,4 +230,5 @@ class GraphQLEndpoint:
         return body, 200, {}
 
     def _response(self, body: Any, status: int, media: str, headers: dict[str, str]) -> Response:
-        return Response(_encode(body), status_code=status, media_type=media, headers=headers)
+        return Response(safejson.encode(body), status_code=status, media_type=media,
+                        headers=headers)

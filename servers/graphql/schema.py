@@ -25,10 +25,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import Info
 
 from servers.graphql import data, limits
 from servers.graphql.apq import PersistedQueries
+from servers.graphql.budget import checkpoint
 from servers.graphql.presence import Presence
 from servers.graphql.pubsub import LocalPubSub, PubSub
 
@@ -113,8 +116,9 @@ class User:
                    avatar=r.avatar, bio=r.bio)
 
     @strawberry.field(description="This user's posts, newest first.")
-    def posts(self, info: Info, limit: int = 10, offset: int = 0) -> list[Post]:
+    async def posts(self, info: Info, limit: int = 10, offset: int = 0) -> list[Post]:
         limit, offset = _page(limit, offset)
+        await checkpoint()
         return [Post.of(p) for p in _ctx(info).app.store.list_posts(str(self.id), limit, offset)]
 
     @strawberry.field
@@ -158,7 +162,8 @@ class Post:
         return _user(info, self.author_id)
 
     @strawberry.field
-    def comments(self, info: Info) -> list[Comment]:
+    async def comments(self, info: Info) -> list[Comment]:
+        await checkpoint()
         return [
             Comment(id=strawberry.ID(c.id), content=c.content, created_at=data.iso(c.created_at),
                     author_id=c.author_id)
@@ -206,8 +211,9 @@ class ChatRoom:
         return f"#{self.id}"
 
     @strawberry.field(description="The last `limit` messages, oldest first.")
-    def messages(self, info: Info, limit: int = 50) -> list[Message]:
+    async def messages(self, info: Info, limit: int = 50) -> list[Message]:
         limit, _ = _page(limit, 0)
+        await checkpoint()
         return [Message.of(m) for m in _ctx(info).app.store.messages(str(self.id), limit)]
 
     @strawberry.field(description="Live messageReceived subscriptions to this room, server-wide "
@@ -289,8 +295,9 @@ class Query:
         return User.of(record) if record else None
 
     @strawberry.field(description="Every post, newest first.")
-    def posts(self, info: Info, limit: int = 10, offset: int = 0) -> list[Post]:
+    async def posts(self, info: Info, limit: int = 10, offset: int = 0) -> list[Post]:
         limit, offset = _page(limit, offset)
+        await checkpoint()
         return [Post.of(p) for p in _ctx(info).app.store.list_posts(None, limit, offset)]
 
     @strawberry.field
@@ -309,8 +316,9 @@ class Query:
         return ChatRoom(id=id)
 
     @strawberry.field(description="The signed-in user's notifications, newest first.")
-    def notifications(self, info: Info, unread_only: bool = False) -> list[Notification]:
+    async def notifications(self, info: Info, unread_only: bool = False) -> list[Notification]:
         uid = viewer_id(info)
+        await checkpoint()
         return [Notification.of(n) for n in _ctx(info).app.store.notifications_of(uid, unread_only)]
 
 
@@ -429,12 +437,18 @@ class Subscription:
                 await asyncio.sleep(0)  # let the other connections have the loop
 
 
+#: what strawberry raises for a client's mistake rather than a failure of ours
+CLIENT_MISTAKES = (GraphQLError, MissingQueryError, CannotGetOperationTypeError,
+                   InvalidOperationTypeError)
+
+
 class DemoSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only real failures; a client's mistakes (bad query, no token) are answers."""
+        """Log only real failures; a client's mistakes (bad query, no token, an operation
+        name the document lacks) are answers, not tracebacks."""
         unexpected = [
             e for e in errors
-            if e.original_error is not None and not isinstance(e.original_error, GraphQLError)
+            if e.original_error is not None and not isinstance(e.original_error, CLIENT_MISTAKES)
         ]
         if unexpected:
             super().process_errors(unexpected, execution_context)

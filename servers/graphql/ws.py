@@ -8,9 +8,14 @@ for both:
   a subscription to a protected field (``notificationReceived``) on a connection without a
   valid token; or the token of a signed-in connection expired (the client must reconnect
   with a fresh one — the server never keeps serving on a dead token).
-- 4400: a malformed message (not JSON, not an object, no ``type``, bad ``subscribe`` /
-  ``start`` payload). strawberry closed graphql-transport-ws with 4400 already, crashed on
-  non-object JSON, and silently ignored bad frames on legacy graphql-ws.
+- 4400: a malformed message (not JSON, nested deeper than :data:`servers.safejson.MAX_DEPTH`,
+  not an object, no ``type``, bad ``subscribe`` / ``start`` payload, ``complete`` / ``stop``
+  without a string ``id``, a ``connection_init``/``ping``/``pong`` payload that is not an
+  object), with a reason that says which (made legal by :mod:`servers.closereason`: a quoted
+  ``type`` may be long or hold lone surrogates). strawberry closed graphql-transport-ws with
+  4400 already, but crashed on non-object JSON, a list ``id`` or deep JSON, and silently
+  ignored bad frames on legacy graphql-ws. A null ``connection_init`` payload is accepted,
+  as the protocol allows.
 - 4408: no ``connection_init`` within :data:`INIT_TIMEOUT` seconds (the graphql-ws
   reference server's default of 3 s; strawberry waited a minute and never timed out legacy).
 
@@ -30,8 +35,8 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import (
     NonJsonMessageReceived,
     NonTextMessageReceived,
@@ -44,7 +49,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from servers import auth
+from servers import auth, badinput, safejson
 from servers.graphql import limits
 from servers.graphql.schema import PROTECTED_SUBSCRIPTIONS, Context, GraphQLApp
 
@@ -112,9 +117,41 @@ def subscribe_problem(message: Mapping[str, Any]) -> str | None:
 
 
 def message_problem(message: Any) -> str | None:
+    """Why a message of either subprotocol is malformed, or None. Ids must be non-empty
+    strings wherever a message names an operation (strawberry would use a list as a dict key
+    and crash, or ignore an object id); payloads of the handshake and ping/pong must be
+    objects when present."""
     if not isinstance(message, Mapping) or not isinstance(message.get("type"), str):
         return "a message must be a JSON object with a string `type`"
+    kind = message["type"]
+    if kind in ("complete", "stop") and (not isinstance(message.get("id"), str)
+                                         or not message["id"]):
+        return f"`{kind}` needs a non-empty string `id`"
+    payload = message.get("payload")
+    if kind in ("connection_init", "ping", "pong") and payload is not None and not isinstance(
+        payload, Mapping
+    ):
+        return f"`{kind}` payload must be an object"
     return None
+
+
+async def refuse(websocket: Any, reason: str) -> None:
+    """Close with 4400 naming what was wrong (one log line, see :mod:`servers.badinput`)."""
+    ws = getattr(websocket, "ws", websocket)  # strawberry's adapter wraps Starlette's
+    badinput.report_scope(getattr(ws, "scope", {}), f"closed 4400: {reason}")
+    await websocket.close(BAD_MESSAGE, reason)
+
+
+async def read_messages(handler: Any) -> None:
+    """Feed every decoded frame to ``handler.handle_message``; a binary or non-JSON frame
+    closes with 4400 and says which (too deep, not UTF-8, a syntax error at ...)."""
+    try:
+        async for message in handler.websocket.iter_json():
+            await handler.handle_message(message)
+    except NonTextMessageReceived:
+        await refuse(handler.websocket, "WebSocket message type must be text")
+    except NonJsonMessageReceived as exc:
+        await refuse(handler.websocket, f"WebSocket message must be valid JSON: {exc.__cause__}")
 
 
 async def _guard(ctx: Context, message: Mapping[str, Any], close: Any) -> bool:
@@ -132,8 +169,38 @@ async def _guard(ctx: Context, message: Mapping[str, Any], close: Any) -> bool:
     return False
 
 
+class QuietAdapter(ASGIWebSocketAdapter):
+    """strawberry's WebSocket adapter, quiet once the connection is closing: a subscription
+    task racing a 4400/4403 close would otherwise send (or close) again, Starlette would raise
+    "Cannot call send once a close message has been sent", and strawberry would log the task
+    as failed. Nobody is left to receive those messages anyway."""
+
+    def _closed(self) -> bool:
+        return self.ws.application_state == WebSocketState.DISCONNECTED
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if not self._closed():
+            await super().send_json(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self._closed():
+            await super().close(code, reason)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws with auth, 4403 for protected fields, 4400 for any bad frame."""
+
+    async def handle(self) -> None:
+        self.on_request_accepted()
+        try:
+            await read_messages(self)
+        except WebSocketDisconnected:
+            pass
+        finally:
+            await self.shutdown()
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await refuse(self.websocket, error_message)
 
     async def handle_message(self, message: Any) -> None:
         problem = message_problem(message)
@@ -143,6 +210,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
                 if await _guard(self.context, message, self.websocket.close):
                     return
         if problem is None and message["type"] == "connection_init":
+            if message.get("payload") is None:  # the spec allows null; strawberry does not
+                message = {**message, "payload": {}}
             payload = message.get("payload")
             if isinstance(payload, Mapping) and not self.connection_init_received:
                 refused = authenticate(self.context, payload)
@@ -163,13 +232,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
     async def handle(self) -> None:
         timer = asyncio.create_task(self._init_timeout())
         try:
-            try:
-                async for message in self.websocket.iter_json():
-                    await self.handle_message(message)
-            except NonTextMessageReceived:
-                await self.websocket.close(BAD_MESSAGE, "WebSocket message type must be text")
-            except NonJsonMessageReceived:
-                await self.websocket.close(BAD_MESSAGE, "WebSocket message must be valid JSON")
+            await read_messages(self)
         except WebSocketDisconnected:
             pass
         finally:
@@ -189,7 +252,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
     async def handle_message(self, message: Any) -> None:
         problem = message_problem(message)
         if problem:
-            await self.websocket.close(BAD_MESSAGE, problem)
+            await refuse(self.websocket, problem)
             return
         kind = message["type"]
         if kind == "connection_init":
@@ -205,15 +268,17 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
         elif kind == "start":
             problem = subscribe_problem(message)
             if problem:
-                await self.websocket.close(BAD_MESSAGE, problem)
+                await refuse(self.websocket, problem)
                 return
             if self.connection_acknowledged and await _guard(
                 self.context, message, self.websocket.close
             ):
                 return
         elif kind not in ("connection_terminate", "stop"):
-            await self.send_message({"type": "error", "id": message.get("id"),
-                                     "payload": {"message": f"unknown message type {kind!r}"}})
+            await self.send_message({
+                "type": "error", "id": message.get("id"),
+                "payload": {"message": f"unknown message type {badinput.shorten(repr(kind), 80)}"},
+            })
             return
         await super().handle_message(message)
 
@@ -251,8 +316,15 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
 class GraphQLWebSocket(GraphQL):
     """strawberry's ASGI app, used for WebSocket only (HTTP is :mod:`endpoint`)."""
 
+    websocket_adapter_class = QuietAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every frame through :func:`servers.safejson.loads`: too deep, NaN, not UTF-8 all
+        raise its ``JSONDecodeError`` subclass, which strawberry turns into
+        ``NonJsonMessageReceived`` (and :func:`read_messages` into a 4400 that says why)."""
+        return safejson.loads(data)
 
     def __init__(self, schema: Any, app: GraphQLApp) -> None:
         super().__init__(

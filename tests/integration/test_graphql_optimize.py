@@ -11,14 +11,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import strawberry
-import uvicorn
-from strawberry.asgi import GraphQL
 from websockets.asyncio.client import connect
 
 from rtlab.graphql.batch import BatchHttpLink
@@ -28,6 +24,7 @@ from rtlab.graphql.httpcache import HttpCache
 from rtlab.graphql.links import NetworkError, Operation, chain
 from rtlab.graphql.persisted import PersistedQueryLink
 from rtlab.graphql.wire import WireStats, counting_connection
+from rtlab.teaching.foreign import BOOKS, foreign_server
 
 _spec = importlib.util.spec_from_file_location(
     "graphql_support", Path(__file__).with_name("graphql_support.py"))
@@ -42,38 +39,11 @@ def url_of(server) -> str:
 
 
 # -- a server that is not ours ------------------------------------------------------------------
-@strawberry.type
-class Book:
-    title: str
-    year: int
-
-
-@strawberry.type
-class BookQuery:
-    @strawberry.field
-    def books(self, first: int = 2) -> list[Book]:
-        return [Book(title=f"Book {i}", year=2000 + i) for i in range(first)]
-
-
-BOOKS = "query Books($n: Int!) { books(first: $n) { title year } }"
-
-
 @pytest.fixture
 async def foreign() -> AsyncIterator[str]:
     """strawberry's own ASGI view on a free loopback port: no APQ, no batching."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(GraphQL(strawberry.Schema(BookQuery)),
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(1000):  # uvicorn offers a flag, not an event
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.005)
-    assert server.started, "the strawberry server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/graphql"
-    server.should_exit = True
-    await asyncio.wait_for(task, 5)
+    async with foreign_server() as url:
+        yield url
 
 
 # -- batching ----------------------------------------------------------------------------------
@@ -181,6 +151,28 @@ async def test_get_from_the_http_cache_without_a_request_then_revalidated_with_a
     fourth = await link.request(op.with_headers({"Cache-Control": "no-cache"}))
     assert fourth.data == first.data
     assert http.wire.round_trips == 4 and http.wire.not_modified == 1  # a 304, no body
+    await http.close()
+
+
+async def test_a_changed_answer_replaces_the_cached_one_for_good(lab_server) -> None:
+    """A revalidation answered 200 (the data changed) must replace the stored answer: the
+    next ask from the cache shows the new data, not the answer it replaced (hishel 2.0.0
+    keeps both and, within the same second of ``Date``, picks the old one)."""
+    token = support.login(lab_server, "bob")
+    http = HttpLink(url_of(lab_server), http_cache=HttpCache())
+    link = chain(PersistedQueryLink(use_get=True), http)
+    op = Operation.of(unique("Renamed"), {"id": "2"})
+    for _ in range(3):  # miss + document, then a GET the cache stores, then from the cache
+        assert (await link.request(op)).data["user"]["name"] == "Bob Brown"
+    async with HttpLink(url_of(lab_server), headers=support.bearer(token)) as bob:
+        await bob.request(Operation.of(RENAME, {"name": "Robert Brown"}))
+    stale = await link.request(op)  # fresh in the cache: the old name, no request
+    assert stale.data["user"]["name"] == "Bob Brown" and http.wire.round_trips == 3
+    refreshed = await link.request(op.with_headers({"Cache-Control": "no-cache"}))
+    assert refreshed.data["user"]["name"] == "Robert Brown"
+    assert http.wire.round_trips == 4 and http.wire.not_modified == 0  # a 200: new data
+    again = await link.request(op)
+    assert again.data["user"]["name"] == "Robert Brown" and http.wire.round_trips == 4
     await http.close()
 
 

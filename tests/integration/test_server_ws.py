@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from servers.websocket import price
+from servers.feeds import price
 
 
 async def recv_json(ws, timeout: float = 2.0) -> dict:

@@ -106,19 +106,24 @@ def test_state_diagram_escapes_and_handles_self_loops() -> None:
     assert len(marks(root, "path", "edge")) == 2
 
 
-def test_attempts_chart_one_mark_per_attempt() -> None:
-    attempts = [
-        svg.AttemptMark(1, 0.5, planned=1.0, actual=1.02),
-        svg.AttemptMark(2, 2.0, planned=2.0, actual=None),
-    ]
-    bands = [(0.0, "connected"), (0.5, "reconnecting"), (1.52, "connecting")]
-    root = parse(svg.attempts_chart(attempts, bands))
-    groups = marks(root, "g", "attempt")
+def test_outages_chart_one_row_per_outage_one_mark_per_attempt() -> None:
+    first = svg.OutageMark(
+        1, 0.5,
+        (svg.AttemptMark(1, 0.0, planned=1.0, actual=1.02),
+         svg.AttemptMark(2, 1.02, planned=2.0, actual=None)),
+        ended=None, outcome="ongoing", attempts_total=2,
+    )
+    second = svg.OutageMark(2, 9.0, (svg.AttemptMark(1, 0.0, 0.1, 0.1),), 0.2, "recovered", 1)
+    root = parse(svg.outages_chart([first, second], hidden=3))
+    rows = marks(root, "g", "outage")
+    assert [r.get("data-outcome") for r in rows] == ["ongoing", "recovered"]
+    groups = marks(rows[0], "g", "attempt")
     assert [g.get("data-attempt") for g in groups] == ["1", "2"]
     assert groups[0].get("data-actual") == "1.020"
     assert marks(groups[0], "circle", "start") and not marks(groups[1], "circle", "start")
-    assert [b.get("data-state") for b in marks(root, "rect", "band")] == [s for _, s in bands]
-    empty = parse(svg.attempts_chart([]))
+    assert len(marks(rows[1], "rect", "end")) == 1 and not marks(rows[0], "rect", "end")
+    assert "3 earlier outages not shown" in svg.outages_chart([first], hidden=3)
+    empty = parse(svg.outages_chart([]))
     assert marks(empty, "text", "empty")
 
 

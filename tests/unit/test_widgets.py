@@ -113,6 +113,42 @@ def test_pill_starts_from_existing_history() -> None:
     assert pill.text() == "[error] (refused)"
 
 
+async def test_pill_keeps_a_short_history_of_a_brief_drop() -> None:
+    clock = FakeClock(0.0)
+    tl = Timeline(clock=clock)
+    pill = StatusPill(tl, label="ticker", history=2)
+    tl.record(STATE, state=S.CONNECTING)
+    clock.now = 0.02
+    tl.record(STATE, state=S.CONNECTED)
+    await pill.flushed()
+    assert pill.history == [] and pill.text() == "[connected] ticker"  # the first connect
+    clock.now = 4.02
+    tl.record(STATE, state=S.RECONNECTING)  # amber for 0.3 s, then back:
+    clock.now = 4.32
+    tl.record(STATE, state=S.CONNECTING)
+    clock.now = 4.34
+    tl.record(STATE, state=S.CONNECTED)
+    await pill.flushed()  # one redraw after the whole drop: amber was never drawn live
+    assert pill.history == [("connecting", pytest.approx(0.02)),
+                            ("reconnecting", pytest.approx(0.3))]
+    assert pill.text() == "[connected] ticker | before: connecting 0.02s, reconnecting 0.30s"
+    past = [p for p in pill.value.split('class="rtlab-pill-past"')[1:]]
+    assert [p.split('data-state="')[1].split('"')[0] for p in past] == [
+        "connecting", "reconnecting"]
+
+
+def test_pill_says_why_a_client_stopped() -> None:
+    clock = FakeClock(0.0)
+    tl = Timeline(clock=clock)
+    pill = StatusPill(tl, label="feed")
+    for state in (S.CONNECTING, S.CONNECTED):
+        tl.record(STATE, state=state)
+    clock.now = 12.5
+    tl.record(STATE, state=S.DISCONNECTED, detail="closed by the client")
+    assert pill.text() == "[disconnected] feed (closed by the client) | before: connected 12s"
+    assert "closed by the client" in pill.value
+
+
 async def test_event_from_another_thread_updates_pill_via_loop() -> None:
     tl = Timeline()
     pill = StatusPill(tl)
@@ -231,6 +267,24 @@ def _attempt_groups(root: ET.Element) -> list[ET.Element]:
     return [el for el in root.iter() if el.tag.endswith("g") and el.get("class") == "attempt"]
 
 
+def _outage_groups(root: ET.Element) -> list[ET.Element]:
+    return [el for el in root.iter() if el.tag.endswith("g") and el.get("class") == "outage"]
+
+
+def _drop_and_recover(tl: Timeline, clock: FakeClock, delays: list[float]) -> None:
+    """connected -> reconnecting, one attempt per delay, then connected again."""
+    tl.record(STATE, state=S.RECONNECTING)
+    for n, delay in enumerate(delays, start=1):
+        tl.record(BACKOFF, attempt=n, delay=delay)
+        clock.now += delay + 0.01
+        tl.record(ATTEMPT, attempt=n, delay=delay, actual=delay + 0.01)
+        tl.record(STATE, state=S.CONNECTING)
+        if n < len(delays):
+            tl.record(STATE, state=S.RECONNECTING)
+    clock.now += 0.05
+    tl.record(STATE, state=S.CONNECTED)
+
+
 def test_backoff_timeline_draws_one_mark_per_attempt() -> None:
     clock = FakeClock(0.0)
     tl = Timeline(clock=clock)
@@ -247,9 +301,68 @@ def test_backoff_timeline_draws_one_mark_per_attempt() -> None:
     assert [g.get("data-attempt") for g in groups] == ["1", "2", "3"]
     assert [g.get("data-planned") for g in groups] == ["1.000", "2.000", "4.000"]
     assert [g.get("data-actual") for g in groups] == ["1.010", "2.010", "4.010"]
-    text = view.text()
-    assert text.splitlines()[0] == "reconnect attempts: 3"
-    assert "#2: planned 2.000s, waited 2.010s, started at +3.020s" in text
+    text = view.text().splitlines()
+    assert text[0] == "reconnects: 1 outage, 3 attempts"
+    assert text[1] == "  outage 1 at +0.000s: 3 attempts, still trying"
+    assert "    #2: planned 2.000s, waited 2.010s" in text
+
+
+def test_backoff_timeline_groups_attempts_by_outage() -> None:
+    clock = FakeClock(0.0)
+    tl = Timeline(clock=clock)
+    view = BackoffTimeline(tl)
+    tl.record(STATE, state=S.CONNECTING)
+    tl.record(STATE, state=S.CONNECTED)  # the first connect is not an outage
+    for delays in ([0.1], [0.1, 0.2], [0.1]):
+        clock.now += 5
+        _drop_and_recover(tl, clock, delays)
+    outages = view.outages
+    assert [o.number for o in outages] == [1, 2, 3]
+    assert [[a.attempt for a in o.attempts] for o in outages] == [[1], [1, 2], [1]]
+    assert [o.outcome for o in outages] == ["recovered"] * 3
+    assert outages[1].ended == pytest.approx(0.11 + 0.21 + 0.05)
+    assert outages[1].attempts[1].scheduled == pytest.approx(0.11)  # time from the drop
+    root = _svg_of(view)
+    rows = _outage_groups(root)
+    assert [r.get("data-outage") for r in rows] == ["1", "2", "3"]
+    assert [r.get("data-attempts") for r in rows] == ["1", "2", "1"]
+    assert [len(_attempt_groups(r)) for r in rows] == [1, 2, 1]
+    assert "3 outages, 4 attempts" in view.text()
+    assert "2 attempts, back after 0.37s" in view.text()
+
+
+def test_backoff_timeline_height_is_bounded_by_outages_kept() -> None:
+    clock = FakeClock(0.0)
+    tl = Timeline(clock=clock)
+    view = BackoffTimeline(tl, max_outages=4)
+    tl.record(STATE, state=S.CONNECTING)
+    tl.record(STATE, state=S.CONNECTED)
+    heights = []
+    for _ in range(12):
+        clock.now += 3
+        _drop_and_recover(tl, clock, [0.1, 0.2])
+        drawing = next(el for el in _svg_of(view).iter() if el.tag.endswith("svg"))
+        heights.append(float(drawing.get("height")))
+    assert view.outages_seen == 12 and view.attempts_seen == 24
+    assert [o.number for o in view.outages] == [9, 10, 11, 12]
+    assert len(set(heights[4:])) == 1  # stops growing once four rows are shown
+    assert "8 earlier outages not shown" in view.value
+    assert view.text().splitlines()[0] == (
+        "reconnects: 12 outages, 24 attempts (showing the last 4 outages)"
+    )
+    assert 'data-outages="12"' in view.value
+
+
+def test_backoff_timeline_stopped_and_numbering_restarts() -> None:
+    clock = FakeClock(0.0)
+    tl = Timeline(clock=clock)
+    view = BackoffTimeline(tl)
+    for n in (1, 2, 1):  # no state events: a restart of the numbering is a new outage
+        clock.now += 1
+        tl.record(ATTEMPT, attempt=n, delay=0.5, actual=0.5)
+    tl.record(STATE, state=S.DISCONNECTED)
+    assert [len(o.attempts) for o in view.outages] == [2, 1]
+    assert [o.outcome for o in view.outages] == ["recovered", "stopped"]
 
 
 def test_backoff_timeline_attempt_without_backoff_and_bounded() -> None:
@@ -261,7 +374,8 @@ def test_backoff_timeline_attempt_without_backoff_and_bounded() -> None:
         tl.record(ATTEMPT, attempt=n, delay=0.5, actual=0.75)
     assert view.attempts_seen == 8
     assert [a.attempt for a in view.attempts] == [4, 5, 6, 7, 8]
-    assert view.attempts[0].scheduled == pytest.approx(3.25)
+    assert view.outages[0].started == pytest.approx(0.25)
+    assert view.attempts[0].scheduled == pytest.approx(3.0)  # from the outage's start
     assert len(_attempt_groups(_svg_of(view))) == 5
     assert 'data-attempts="8"' in view.value
 
@@ -383,3 +497,41 @@ async def test_closed_widget_never_redraws() -> None:
     ml.close()
     await asyncio.sleep(0.02)
     assert ml.renders == renders
+
+
+# -- CacheView order, side_by_side ----------------------------------------------------
+
+
+def test_cache_view_recent_order_shows_the_newest_rows_first() -> None:
+    from rtlab.graphql import NormalizedCache
+    from rtlab.widgets import CacheView
+
+    posts = "query P { posts { id title } }"
+    cache = NormalizedCache()
+    by_type = CacheView(cache, types=["Post"], roots=False, max_rows=3)
+    recent = CacheView(cache, types=["Post"], roots=False, max_rows=3, order="recent")
+    cache.write_query(posts, None, {"posts": [
+        {"__typename": "Post", "id": str(n), "title": f"post {n}"} for n in range(1, 9)]})
+    cache.record_optimistic("new", lambda c: c.write_query(posts, None, {"posts": [
+        {"__typename": "Post", "id": "temp-1", "title": "guess"}]}))
+    by_type.flush_now()
+    recent.flush_now()
+    assert [row[0] for row in by_type.rows()][:3] == ["Post:1", "Post:2", "Post:3"]
+    assert recent.rows()[0][0] == "Post:temp-1" and recent.rows()[0][3]  # optimistic
+    assert "Post:temp-1" in recent.text() and "Post:temp-1" not in by_type.text()
+    with pytest.raises(ValueError):
+        CacheView(cache, order="newest")
+
+
+def test_side_by_side_gives_each_child_a_share() -> None:
+    import ipywidgets
+
+    from rtlab.widgets import side_by_side
+
+    left, right = ipywidgets.HTML("feed"), ipywidgets.HTML("cache")
+    row = side_by_side(left, right, shares=(2, 3))
+    assert list(row.children) == [left, right]
+    assert (left.layout.flex, right.layout.flex) == ("2 1 0%", "3 1 0%")
+    assert left.layout.min_width == "260px" and row.layout.flex_flow == "row wrap"
+    with pytest.raises(ValueError):
+        side_by_side(left, right, shares=(1,))
