@@ -279,8 +279,9 @@ class ReconnectingEventSource(WithInbox, Supervised):
         if status != 200:
             return Outcome(H.FATAL, f"refused: {answer}; not retrying (the spec says stop)",
                            status)
-        return Outcome(H.FATAL, f"wrong Content-Type (expected text/event-stream): {answer}",
-                       status)
+        kind = repr(content_type) if content_type else "(none)"
+        return Outcome(H.FATAL, f"wrong Content-Type {kind} (expected text/event-stream): "
+                       f"{answer}", status)
 
     async def _read(self, response: httpx.Response) -> None:
         """Feed the parser until the stream ends; deliver each event in order."""

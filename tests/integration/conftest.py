@@ -9,21 +9,21 @@
   Tests that use chaos on it must undo it (``shared_server.chaos.reset()``).
 - ``serve_asgi``: a factory that runs a server that is *not ours* (any ASGI app: a bare
   python-socketio ``AsyncServer``, a strawberry schema, a Starlette route) with uvicorn on
-  a free loopback port in the test's own loop; ``await serve_asgi(app)`` answers its base
-  URL (``http://127.0.0.1:PORT``); each one is stopped afterwards.
+  a free loopback port in the test's own loop (:func:`rtlab.teaching.foreign.serve_app`);
+  ``await serve_asgi(app)`` answers its base URL (``http://127.0.0.1:PORT``); each one is
+  stopped afterwards.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from rtlab.lab import ServerProcess
+from rtlab.teaching.foreign import serve_app
 
 
 @pytest.fixture
@@ -52,36 +52,11 @@ def shared_server() -> Iterator[ServerProcess]:
     server.stop()
 
 
-class _Uvicorn(uvicorn.Server):
-    """uvicorn's server with an event for "listening" (it offers only a flag)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-
 @pytest.fixture
 async def serve_asgi() -> AsyncIterator[Callable[[Any], Awaitable[str]]]:
-    running: list[tuple[_Uvicorn, asyncio.Task[None]]] = []
+    async with contextlib.AsyncExitStack() as running:
 
-    async def serve(app: Any) -> str:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = _Uvicorn(uvicorn.Config(app, log_level="warning", lifespan="off",
-                                         timeout_graceful_shutdown=0.25))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        running.append((server, task))
-        ready = asyncio.ensure_future(server.ready.wait())
-        await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        assert server.ready.is_set(), "the foreign server did not start"
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async def serve(app: Any) -> str:
+            return await running.enter_async_context(serve_app(app))
 
-    yield serve
-    for server, _task in running:
-        server.should_exit = True
-    await asyncio.wait_for(asyncio.gather(*(task for _server, task in running)), 10)
+        yield serve

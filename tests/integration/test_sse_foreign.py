@@ -59,8 +59,8 @@ async def test_events_resume_from_the_last_id_after_the_server_ends_the_stream(
     ("/graphql", ["HTTP 400 Bad Request", "Content-Type 'application/json'",
                   "not an event stream", "this is a GraphQL endpoint", "not retrying"]),
     ("/nope", ["HTTP 404 Not Found", "no such URL", "text/plain", "not an event stream"]),
-    ("/", ["wrong Content-Type", "HTTP 200 OK", "text/html", "not an event stream",
-           "Welcome!"]),
+    ("/", ["wrong Content-Type 'text/html; charset=utf-8' (expected text/event-stream)",
+           "HTTP 200 OK", "not an event stream", "Welcome!"]),
 ])
 async def test_a_url_that_is_not_an_event_stream_says_so(serve_asgi, path, says) -> None:
     source = ReconnectingEventSource(f"{await serve_asgi(feed_app([]))}{path}")
