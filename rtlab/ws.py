@@ -251,6 +251,8 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
                 self._sending = False
             outbox.writing -= 1
             self.timeline.frame(FRAME_OUT, data)
+            if outbox.queued:  # sent meanwhile, queued behind this one: the sender's turn
+                self._wake_sender.set()
             return
         if self._closing.is_set():
             raise ClientClosed(f"{self.name} is closed: message not sent")
