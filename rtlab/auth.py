@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from rtlab import urls
 from rtlab.errors import AuthenticationFailed
 from rtlab.state import NOTE, Timeline
 
@@ -57,7 +58,7 @@ class TokenManager:
 
     async def _post(self, path: str, body: dict[str, str]) -> dict:
         async with httpx.AsyncClient(timeout=self.timeout) as http:
-            response = await http.post(f"{self.base_url}{path}", json=body)
+            response = await http.post(urls.join(self.base_url, path), json=body)
         if response.status_code != 200:
             try:
                 reason = response.json().get("error", response.text)

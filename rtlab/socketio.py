@@ -70,6 +70,7 @@ from typing import Any
 import httpx
 import socketio
 
+from rtlab import urls
 from rtlab.backoff import Policy
 from rtlab.errors import AckTimeout, ClientClosed, ConnectionFailed, QueueFull
 from rtlab.outbox import Outbox, Overflow, WithOutbox
@@ -98,7 +99,7 @@ def fresh_login(base_url: str, username: str, password: str = "password",
 
     async def token() -> str:
         async with httpx.AsyncClient(timeout=timeout) as http:
-            answer = await http.post(f"{base_url.rstrip('/')}/auth/login",
+            answer = await http.post(urls.join(base_url, "/auth/login"),
                                      json={"username": username, "password": password})
         answer.raise_for_status()
         return answer.json()["access_token"]
