@@ -44,9 +44,10 @@ def _client(protocol: str, server: RemoteServer, policy: Policy, rng: int, name:
         return ReconnectingWebSocket(server.ws_url(f"/ws/chat?room={ROOM}"), policy=policy,
                                      rng=rng, heartbeat_interval=None, name=name)
     if protocol == "sse":
+        # 503 while the server "restarts": retried (the spec says stop; a class wants back)
         return ReconnectingEventSource(server.http_url("/sse/news?interval=1&retry=200"),
                                        policy=policy, rng=rng, heartbeat_timeout=None,
-                                       name=name)
+                                       retry_statuses=(503,), name=name)
     if protocol == "socketio":
         client = SocketIOClient(server.url, namespaces=["/chat"], transports=("websocket",),
                                 policy=policy, rng=rng, name=name)

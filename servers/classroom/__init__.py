@@ -31,6 +31,8 @@ from servers.transport import CLIENT_KEY, ROLE_KEY, Registry, client_of
 
 __all__ = ["Classroom", "Config", "Counters", "Limits", "LocalCounters"]
 
+MAX_SEEN = 1000  # client ids remembered by /_classroom/stats "seen"
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(9)
@@ -61,6 +63,13 @@ class Classroom:
         self.herd = Herd()
         self.messages_in = PerSecond()
         self.messages_out = PerSecond()
+        self.seen: dict[str, float] = {}  # client id -> when it last opened something
+
+    def saw(self, client: str, now: float) -> None:
+        self.seen.pop(client, None)
+        self.seen[client] = now
+        if len(self.seen) > MAX_SEEN:
+            self.seen.pop(next(iter(self.seen)))
 
     def wrap(self, app: Any) -> Gate:
         return Gate(app, self)
@@ -95,6 +104,7 @@ class Classroom:
             "protocols": dict(sorted(protocols.items())),
             "clients": sorted(everyone),
             "connections": sum(p["connections"] for p in protocols.values()),
+            "seen": {c: round(now - t, 1) for c, t in sorted(self.seen.items())},
             "messages_per_second": {"in": self.messages_in.rate(now),
                                     "out": self.messages_out.rate(now)},
             "herd": self.herd.summary(now),

@@ -104,6 +104,7 @@ class Gate:
             await answer(scope, receive, send, _refusal(member))
             return
         now = time.monotonic()
+        room.saw(member.client, now)
         if is_attempt(scope):
             room.herd.opened(now)
         owner = protocols.of_path(scope["path"])

@@ -1,9 +1,9 @@
 """``GET /_classroom/stats``: the class live, for the instructor's token only.
 
 Answers ``{"protocols": {"ws": {"connections": n, "clients": {id: n}}, ...}, "clients": [ids],
-"connections": n, "messages_per_second": {"in": n, "out": n}, "herd": {"cause",
-"seconds_ago", "bucket_ms": 100, "attempts": [per bucket], "total", "busiest"} | null,
-"limits": {...}}``; a student's token gets 403.
+"connections": n, "seen": {id: seconds since its last request}, "messages_per_second":
+{"in": n, "out": n}, "herd": {"cause", "seconds_ago", "bucket_ms": 100, "attempts": [per
+bucket], "total", "busiest"} | null, "limits": {...}}``; a student's token gets 403.
 """
 
 from __future__ import annotations
