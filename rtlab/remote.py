@@ -136,6 +136,18 @@ class RemoteServer:
                            f"{answer.text[:300]}")
         return answer.json()
 
+    async def aclassroom_stats(self) -> dict[str, Any]:
+        """``/_classroom/stats``: who is connected, messages per second, the last herd
+        (the instructor's token only)."""
+        async with httpx.AsyncClient(timeout=self.timeout) as http:
+            try:
+                answer = await http.get(self.http_url("/_classroom/stats"))
+            except httpx.HTTPError as exc:
+                raise LabError(f"no answer from {self.base}: {exc!r}") from None
+        if answer.status_code != 200:
+            raise LabError(f"/_classroom/stats: HTTP {answer.status_code} {answer.text[:200]}")
+        return answer.json()
+
     @property
     def alive(self) -> bool:
         try:

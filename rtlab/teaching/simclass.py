@@ -20,7 +20,8 @@ from rtlab.backoff import Exponential, Policy
 from rtlab.remote import RemoteServer, split
 from rtlab.socketio import SocketIOClient
 from rtlab.sse import ReconnectingEventSource
-from rtlab.state import ConnectionState
+from rtlab.state import STATE, ConnectionState, Timeline
+from rtlab.waiting import until
 from rtlab.ws import ReconnectingWebSocket
 
 PROTOCOLS = ("ws", "sse", "socketio")
@@ -83,16 +84,42 @@ class SimulatedClass:
         """Connect everyone (at once, as a class does when told to run the first cell)."""
         await asyncio.wait_for(asyncio.gather(*(c.connect() for c in self.clients)), timeout)
 
-    async def back(self, timeout: float = 20.0) -> None:
-        """Wait until everyone is connected again (after a restart or a drop)."""
+    async def back(self, since: float, timeout: float = 20.0) -> None:
+        """Wait until every student has connected again after ``since`` (``time.monotonic()``
+        taken before the restart or drop: a client may not have noticed it yet)."""
+
+        def returned(timeline: Timeline) -> bool:
+            return any(e.state is ConnectionState.CONNECTED and e.t > since
+                       for e in timeline.of_kind(STATE))
+
         await asyncio.wait_for(asyncio.gather(
-            *(c.wait_for(ConnectionState.CONNECTED) for c in self.clients)), timeout)
+            *(until(c.timeline, returned) for c in self.clients)), timeout)
 
     def states(self) -> dict[str, int]:
         return dict(collections.Counter(c.state.value for c in self.clients))
 
+    def count(self, protocol: str) -> int:
+        return sum(s.protocol == protocol for s in self.students)
+
+    async def heard(self, message_id: str, timeout: float = 5.0) -> int:
+        """How many WebSocket students receive the chat message ``message_id`` (waiting up
+        to ``timeout`` for each)."""
+
+        async def hears(client: Any) -> bool:
+            while True:
+                message = await client.recv()
+                if isinstance(message, dict) and message.get("id") == message_id:
+                    return True
+
+        waits = [asyncio.wait_for(hears(s.client), timeout)
+                 for s in self.students if s.protocol == "ws"]
+        results = await asyncio.gather(*waits, return_exceptions=True)
+        return sum(r is True for r in results)
+
     async def leave(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+
+    aclose = leave  # lab.keep closes a simulated class like a client
 
     async def __aenter__(self) -> SimulatedClass:
         await self.join()

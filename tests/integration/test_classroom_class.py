@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -48,9 +49,10 @@ async def test_two_laptops_of_thirty_join_one_server_by_url_and_token(classroom)
                     break
             assert message["payload"] == {"text": "hello class"}
 
+        since = time.monotonic()
         answer = await teacher.chaos.arestart(seconds=0.5)
         assert answer["dropped"] >= 60
-        await asyncio.gather(*(laptop.back(timeout=30) for laptop in laptops))
+        await asyncio.gather(*(laptop.back(since, timeout=30) for laptop in laptops))
         herd = (await stats(teacher))["herd"]
         assert herd["cause"] == "restart"
         assert herd["total"] >= 60  # each student came back at least once

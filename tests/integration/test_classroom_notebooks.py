@@ -42,3 +42,13 @@ def test_a_chapter_notebook_runs_unchanged_on_the_classroom_server(classroom, no
 async def _stats(teacher) -> dict:
     async with httpx.AsyncClient(timeout=5) as http:
         return (await http.get(teacher.http_url("/_classroom/stats"))).json()
+
+
+def test_the_instructor_notebook_rehearses_with_a_simulated_class(monkeypatch) -> None:
+    """No RTLAB_INSTRUCTOR: it starts its own classroom server on 127.0.0.1, thirty simulated
+    students join, it chats, restarts for everyone and draws the herd (checked outputs)."""
+    for name in ("RTLAB_SERVER", "RTLAB_INSTRUCTOR"):
+        monkeypatch.delenv(name, raising=False)
+    rc, output, seconds = nbval.run_nbval(NOTEBOOKS / "instructor" / "classroom.ipynb")
+    assert rc == 0, output[-nbval.MAX_REPORT_CHARS:]
+    assert seconds < nbval.PER_NOTEBOOK_S
