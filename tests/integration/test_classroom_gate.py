@@ -187,27 +187,30 @@ async def test_socketio_rate_limit_answers_an_error_ack(strict_classroom) -> Non
     assert acks[0] == 0
 
 
+async def refused_both_ways(room, client: str) -> tuple[tuple[int, str, str | None],
+                                                        httpx.Response]:
+    """A WebSocket's close and an HTTP request's answer, both from ``client``."""
+    closed = await close_of(ws_url(room.url("/ws/echo", client=client)))
+    async with httpx.AsyncClient(timeout=5) as http:
+        return closed, await http.get(room.url("/", client=client))
+
+
 async def test_connections_per_client_and_in_all(strict_classroom) -> None:
     """--client-connections 3, --max-connections 5."""
     opened = []
     try:
-        for _ in range(3):
-            opened.append(await connect(ws_url(strict_classroom.url("/ws/echo", client="one")),
+        for client in ("one", "one", "one", "two", "two"):
+            opened.append(await connect(ws_url(strict_classroom.url("/ws/echo", client=client)),
                                         proxy=None))
-        fourth = await close_of(ws_url(strict_classroom.url("/ws/echo", client="one")))
-        assert fourth[0] == 1008 and "connections open" in fourth[1]
-        async with httpx.AsyncClient(timeout=5) as http:
-            also = await http.get(strict_classroom.url("/", client="one"))
-        assert also.status_code == 429 and also.json()["code"] == "TOO_MANY_CONNECTIONS"
-        for _ in range(2):
-            opened.append(await connect(ws_url(strict_classroom.url("/ws/echo", client="two")),
-                                        proxy=None))
-        full = await close_of(ws_url(strict_classroom.url("/ws/echo", client="three")))
-        assert full[0] == 1013 and "full" in full[1]
-        async with httpx.AsyncClient(timeout=5) as http:
-            busy = await http.get(strict_classroom.url("/", client="three"))
-        assert busy.status_code == 503 and busy.json()["code"] == "SERVER_FULL"
-        assert "retry-after" in busy.headers
+            if len(opened) == 3:  # one's third: a fourth is one too many for one
+                closed, answer = await refused_both_ways(strict_classroom, "one")
+                assert closed[0] == 1008 and "connections open" in closed[1]
+                assert answer.status_code == 429
+                assert answer.json()["code"] == "TOO_MANY_CONNECTIONS"
+        closed, answer = await refused_both_ways(strict_classroom, "three")  # five in all
+        assert closed[0] == 1013 and "full" in closed[1]
+        assert answer.status_code == 503 and answer.json()["code"] == "SERVER_FULL"
+        assert "retry-after" in answer.headers
     finally:
         for ws in opened:
             await ws.close()
