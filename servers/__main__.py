@@ -15,6 +15,7 @@ import uvicorn
 
 from servers import badinput, lifeline
 from servers.app import DEFAULT_MAX_FRAME, Settings, create_app
+from servers.classroom import cli as classroom_cli
 from servers.transport import Registry, make_protocols
 
 READY = "rtlab servers ready on http://{host}:{port}"
@@ -29,9 +30,10 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--max-frame", type=int, default=DEFAULT_MAX_FRAME,
                    help="largest WebSocket message in bytes; bigger ones close with 1009")
     p.add_argument("--parent-pid", type=int, default=None, help="exit when this process dies")
+    classroom_cli.add_arguments(p)
     a = p.parse_args(argv)
     return Settings(host=a.host, port=a.port, token_ttl=a.token_ttl, max_frame=a.max_frame,
-                    parent_pid=a.parent_pid)
+                    parent_pid=a.parent_pid, classroom=classroom_cli.config(a))
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -67,6 +69,8 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
         await asyncio.sleep(0.005)
     host, port = sock.getsockname()[:2]
     print(READY.format(host=host, port=port), flush=True)
+    if settings.classroom is not None:
+        classroom_cli.announce(settings.classroom, host, port, sys.stdout)
     await task
 
 

@@ -433,6 +433,8 @@ def wrap(app: Any, server: Server | None = None,
          service: SocketIOService | None = None) -> Any:
     """``app`` with Socket.IO in front of it at ``/socket.io/`` (everything else passes)."""
     service = service or SocketIOService()
+    if server is not None and server.classroom is not None:
+        service.sio.admit = server.classroom.admit_event  # per-client event rate
     asgi = socketio.ASGIApp(service.sio, other_asgi_app=app,
                             socketio_path=protocols.prefix("socketio").strip("/"))
     asgi.rtlab_socketio = service  # type: ignore[attr-defined]
