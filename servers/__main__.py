@@ -13,13 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import os
+import secrets
 import socket
 import sys
 
-from servers import badinput, lifeline, uvserver
+from servers import auth, badinput, lifeline, uvserver
 from servers.app import DEFAULT_MAX_FRAME, Settings
+from servers.classroom import cli as classroom_cli
 
 READY = "rtlab servers ready on http://{host}:{port}"
+JOIN_ENV = "RTLAB_JOIN_TOKEN"
+INSTRUCTOR_ENV = "RTLAB_INSTRUCTOR_TOKEN"
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Settings, int | None]:
@@ -37,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Settings, int | None]:
                    help="share rooms, feeds and tokens through this Redis")
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--channel-fd", type=int, default=None, help=argparse.SUPPRESS)
+    classroom_cli.add_arguments(p)
     a = p.parse_args(argv)
     if a.workers < 1:
         p.error("--workers must be at least 1")
@@ -46,10 +53,26 @@ def parse_args(argv: list[str] | None = None) -> tuple[Settings, int | None]:
                 "(one process needs none)")
     if a.broker and not a.broker.startswith(("redis://", "rediss://", "unix://")):
         p.error(f"--broker {a.broker!r}: expected redis://HOST:PORT")
+    classroom = classroom_cli.config(a)
+    if classroom is not None and a.worker_index is not None:
+        classroom = dataclasses.replace(  # the master's tokens, random ones included
+            classroom, join_token=os.environ.get(JOIN_ENV, classroom.join_token),
+            instructor_token=os.environ.get(INSTRUCTOR_ENV, classroom.instructor_token))
     settings = Settings(host=a.host, port=a.port, token_ttl=a.token_ttl,
                         max_frame=a.max_frame, parent_pid=a.parent_pid, broker=a.broker,
-                        workers=a.workers, worker=a.worker_index)
+                        workers=a.workers, worker=a.worker_index, classroom=classroom)
     return settings, a.channel_fd
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """What every worker must share with the others and cannot draw for itself: one JWT
+    secret, and in classroom mode the tokens (random unless given). Passed in the
+    environment, not on the command line that any local user can read."""
+    env = {auth.SECRET_ENV: secrets.token_bytes(32).hex()}
+    if settings.classroom is not None:
+        env[JOIN_ENV] = settings.classroom.join_token
+        env[INSTRUCTOR_ENV] = settings.classroom.instructor_token
+    return env
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -70,9 +93,15 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
             await task  # startup failed: let its exception (or SystemExit) through
             raise SystemExit(1)
         await asyncio.sleep(0.005)
-    host, port = sock.getsockname()[:2]
-    print(READY.format(host=host, port=port), flush=True)
+    announce(settings, *sock.getsockname()[:2])
     await task
+
+
+def announce(settings: Settings, host: str, port: int) -> None:
+    """The ready line first (``rtlab.lab`` waits for it), then the classroom's join URL."""
+    print(READY.format(host=host, port=port), flush=True)
+    if settings.classroom is not None:
+        classroom_cli.announce(settings.classroom, host, port, sys.stdout)
 
 
 def worker_args(argv: list[str], port: int) -> list[str]:
@@ -130,9 +159,9 @@ def main(argv: list[str] | None = None) -> None:
         from servers.master import Master
 
         sock.listen(2048)
-        master = Master(sock, settings.workers, worker_args(argv, port))
+        master = Master(sock, settings.workers, worker_args(argv, port), worker_env(settings))
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(master.run(READY.format(host=host, port=port)))
+            asyncio.run(master.run(lambda: announce(settings, host, port)))
         return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, sock))

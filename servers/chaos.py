@@ -1,5 +1,9 @@
-"""/_chaos/*: break the link on purpose (lab mode only), and the ASGI middleware that counts
-messages and refuses new connections while a ``reject`` is active.
+"""/_chaos/*: break the link on purpose (lab and classroom mode), and the ASGI middleware that
+counts messages and refuses new connections while a ``reject`` is active.
+
+Scope: in lab mode every call breaks every link. In classroom mode (:mod:`servers.classroom`)
+the instructor's calls do too, while a student's calls break, thaw, slow, refuse, reset and
+count only the connections of their own client id (:func:`servers.transport.scoped_client`).
 
 Requests and answers (all JSON; a bad body answers 400 ``{"error": "..."}``):
 
@@ -14,11 +18,15 @@ Requests and answers (all JSON; a bad body answers 400 ``{"error": "..."}``):
 - ``POST /_chaos/thaw`` -> ``{"frozen": false, "connections": n}``.
 - ``POST /_chaos/reject {"status": 503, "seconds": 5}`` -> ``{"status": 503, "seconds": 5}``;
   new HTTP requests and WebSocket handshakes (except /_chaos) get that status.
+- ``POST /_chaos/restart {"seconds": 1, "status": 503, "mode": "abort"}`` -> ``{"dropped": n,
+  "seconds": s, "status": s, "mode": m}``: a restart as the clients see it, for a server
+  nobody may kill (classroom mode): faults reset, connections dropped, new ones refused for
+  ``seconds``.
 - ``POST /_chaos/reset`` -> the stats below, after undoing all of the above.
 - ``GET /_chaos/stats`` -> ``{"ws": n, "graphql": n, "socketio": n, "sse": n, "http": n,
   "connections": {the same five counts}, "endpoints": {"/ws/echo": n, ...},
   "messages": {"in": n, "out": n}, "frozen": bool, "latency_ms": n,
-  "reject": {"status": s, "remaining": seconds} | null}``.
+  "reject": {"status": s, "remaining": seconds} | null, "scope": "everyone" | client id}``.
 
 /_chaos/* itself is never frozen, delayed, rejected or dropped, so ``thaw`` always works.
 """
@@ -26,7 +34,7 @@ Requests and answers (all JSON; a bad body answers 400 ``{"error": "..."}``):
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -34,7 +42,7 @@ from starlette.routing import Route
 
 from servers import badinput, httpjson, protocols, safejson
 from servers.httpjson import JSONResponse
-from servers.transport import Registry
+from servers.transport import CLIENT_KEY, Registry, scoped_client
 
 if TYPE_CHECKING:
     from servers.app import Server
@@ -55,31 +63,59 @@ class ChaosState:
         self.messages_out = 0
         self.reject_status = 0
         self.reject_until = 0.0
+        self.client_rejects: dict[str, tuple[int, float]] = {}  # client id -> (status, until)
+        #: called with "drop" / "restart" when everyone's links were cut (classroom: a herd)
+        self.on_break: Callable[[str], None] | None = None
 
-    def rejecting(self) -> int:
-        return self.reject_status if time.monotonic() < self.reject_until else 0
+    def _reject_of(self, client: str | None) -> tuple[int, float]:
+        now = time.monotonic()
+        if now < self.reject_until:
+            return self.reject_status, self.reject_until - now
+        status, until = self.client_rejects.get(client, (0, 0.0)) if client else (0, 0.0)
+        return (status, until - now) if now < until else (0, 0.0)
 
-    def reset(self) -> None:
-        self.registry.latency = 0.0
-        self.registry.thaw()
-        self.reject_status, self.reject_until = 0, 0.0
+    def rejecting(self, client: str | None = None) -> int:
+        return self._reject_of(client)[0]
 
-    def stats(self) -> dict[str, Any]:
-        counts, per_endpoint = self.registry.counts()
+    def reject(self, status: int, seconds: float, client: str | None = None) -> None:
+        until = time.monotonic() + seconds
+        if client is None:
+            self.reject_status, self.reject_until = status, until
+            return
+        now = time.monotonic()
+        self.client_rejects = {c: r for c, r in self.client_rejects.items() if r[1] > now}
+        self.client_rejects[client] = (status, until)
+
+    def broke(self, cause: str, client: str | None) -> None:
+        if client is None and self.on_break is not None:
+            self.on_break(cause)
+
+    def reset(self, client: str | None = None) -> None:
+        self.registry.set_latency(0.0, client)
+        self.registry.thaw(client)
+        if client is None:
+            self.registry.client_latency.clear()
+            self.reject_status, self.reject_until = 0, 0.0
+            self.client_rejects.clear()
+        else:
+            self.client_rejects.pop(client, None)
+
+    def stats(self, client: str | None = None) -> dict[str, Any]:
+        counts, per_endpoint = self.registry.counts(client)
         per_protocol = {name: counts.get(name, 0) for name in sorted(PROTOCOLS - {"all"})}
-        remaining = self.reject_until - time.monotonic()
+        status, remaining = self._reject_of(client)
+        latency = self.registry.latency
+        if client is not None:
+            latency = max(latency, self.registry.client_latency.get(client, 0.0))
         return {
             **per_protocol,  # top-level too, so ``stats()["ws"]`` reads at a glance
             "connections": per_protocol,
             "endpoints": per_endpoint,
             "messages": {"in": self.messages_in, "out": self.messages_out},
-            "frozen": self.registry.frozen,
-            "latency_ms": round(self.registry.latency * 1000),
-            "reject": (
-                {"status": self.reject_status, "remaining": round(remaining, 3)}
-                if self.rejecting()
-                else None
-            ),
+            "frozen": self.registry.is_frozen(client),
+            "latency_ms": round(latency * 1000),
+            "reject": {"status": status, "remaining": round(remaining, 3)} if status else None,
+            "scope": client or "everyone",
         }
 
 
@@ -98,7 +134,7 @@ class ChaosMiddleware:
         if kind not in ("http", "websocket") or (owner is not None and not owner.faults):
             await self.app(scope, receive, send)
             return
-        status = self.state.rejecting()
+        status = self.state.rejecting(scope.get(CLIENT_KEY))
         if status:
             await self._reject(scope, receive, send, status)
             return
@@ -185,7 +221,10 @@ def routes(server: Server) -> list[Route]:
             mode = _choice(body, "mode", ("abort", "close"), "abort")
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        n = registry.drop(protocol, mode)
+        client = scoped_client(request.scope)
+        n = registry.drop(protocol, mode, client)
+        if protocol == "all":
+            state.broke("drop", client)
         return JSONResponse({"dropped": n, "protocol": protocol, "mode": mode})
 
     async def latency(request: Request) -> JSONResponse:
@@ -193,31 +232,50 @@ def routes(server: Server) -> list[Route]:
             ms = _number(await _body(request), "ms", None, 0, MAX_LATENCY_MS)
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        registry.latency = ms / 1000.0
+        registry.set_latency(ms / 1000.0, scoped_client(request.scope))
         return JSONResponse({"latency_ms": ms})
 
     async def freeze(request: Request) -> JSONResponse:
-        return JSONResponse({"frozen": True, "connections": registry.freeze()})
+        n = registry.freeze(scoped_client(request.scope))
+        return JSONResponse({"frozen": True, "connections": n})
 
     async def thaw(request: Request) -> JSONResponse:
-        return JSONResponse({"frozen": False, "connections": registry.thaw()})
+        n = registry.thaw(scoped_client(request.scope))
+        return JSONResponse({"frozen": False, "connections": n})
+
+    def _refusal(body: dict[str, Any], seconds: float) -> tuple[int, float]:
+        return (_number(body, "status", 503, 400, 599, integer=True),
+                _number(body, "seconds", seconds, 0, MAX_REJECT_SECONDS))
 
     async def reject(request: Request) -> JSONResponse:
         try:
-            body = await _body(request)
-            status = _number(body, "status", 503, 400, 599, integer=True)
-            seconds = _number(body, "seconds", 5, 0, MAX_REJECT_SECONDS)
+            status, seconds = _refusal(await _body(request), 5)
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        state.reject_status, state.reject_until = status, time.monotonic() + seconds
+        state.reject(status, seconds, scoped_client(request.scope))
         return JSONResponse({"status": status, "seconds": seconds})
 
+    async def restart(request: Request) -> JSONResponse:
+        try:
+            body = await _body(request)
+            status, seconds = _refusal(body, 1)
+            mode = _choice(body, "mode", ("abort", "close"), "abort")
+        except httpjson.BodyError as exc:
+            return _refused(request, exc)
+        client = scoped_client(request.scope)
+        state.reset(client)
+        n = registry.drop("all", mode, client)
+        state.reject(status, seconds, client)
+        state.broke("restart", client)
+        return JSONResponse({"dropped": n, "status": status, "seconds": seconds, "mode": mode})
+
     async def reset(request: Request) -> JSONResponse:
-        state.reset()
-        return JSONResponse(state.stats())
+        client = scoped_client(request.scope)
+        state.reset(client)
+        return JSONResponse(state.stats(client))
 
     async def stats(request: Request) -> JSONResponse:
-        return JSONResponse(state.stats())
+        return JSONResponse(state.stats(scoped_client(request.scope)))
 
     return [
         Route(f"{PREFIX}/drop", drop, methods=["POST"]),
@@ -225,6 +283,7 @@ def routes(server: Server) -> list[Route]:
         Route(f"{PREFIX}/freeze", freeze, methods=["POST"]),
         Route(f"{PREFIX}/thaw", thaw, methods=["POST"]),
         Route(f"{PREFIX}/reject", reject, methods=["POST"]),
+        Route(f"{PREFIX}/restart", restart, methods=["POST"]),
         Route(f"{PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{PREFIX}/stats", stats, methods=["GET"]),
     ]

@@ -13,8 +13,8 @@ The ready line (``rtlab servers ready on http://HOST:PORT``) is printed once eve
 has said it serves. A worker that dies is reported on stderr and started again under the
 same number (its clients reconnect; the other workers' clients never notice). SIGTERM or
 SIGINT stops the workers (each closes gracefully, as one process would) and then the master.
-Workers share the JWT secret (given in their environment) and everything else through the
-broker.
+Workers share what they cannot draw alike (the JWT secret, classroom tokens) through their
+environment, and everything else through the broker.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ import asyncio
 import contextlib
 import itertools
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from servers import auth, handoff
+from servers import handoff
 
 #: how long a connection may stay silent before the master hands it over unread
 FIRST_BYTES_SECONDS = 5.0
@@ -68,11 +68,12 @@ class Worker:
 
 
 class Master:
-    def __init__(self, listener: socket.socket, workers: int, worker_args: list[str]) -> None:
+    def __init__(self, listener: socket.socket, workers: int, worker_args: list[str],
+                 worker_env: dict[str, str]) -> None:
         self.listener = listener
         self.workers = [Worker(i) for i in range(workers)]
         self.worker_args = worker_args
-        self.secret = secrets.token_bytes(32)
+        self.worker_env = worker_env  # what they share: the JWT secret, classroom tokens
         self.turn = itertools.cycle(range(workers))
         self.stopping = False
         self.routing: set[asyncio.Task[None]] = set()
@@ -85,7 +86,7 @@ class Master:
         cmd = [sys.executable, "-m", "servers", *self.worker_args,
                "--worker-index", str(worker.index), "--channel-fd", str(theirs.fileno()),
                "--parent-pid", str(os.getpid())]
-        env = {**os.environ, auth.SECRET_ENV: self.secret.hex()}
+        env = {**os.environ, **self.worker_env}
         worker.ready.clear()
         worker.proc = await asyncio.create_subprocess_exec(
             *cmd, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
@@ -263,7 +264,9 @@ class Master:
             conn.close()
 
     # -- the whole ---------------------------------------------------------------------------
-    async def run(self, ready_line: str) -> None:
+    async def run(self, on_ready: Callable[[], None]) -> None:
+        """Start the workers; once all serve, call ``on_ready`` (it prints the ready line)
+        and route connections until SIGTERM or SIGINT."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -286,7 +289,7 @@ class Master:
                 raise SystemExit(1)
             supervisors = [loop.create_task(self.supervise(w)) for w in self.workers]
             self.start_accepting()
-            print(ready_line, flush=True)
+            on_ready()
             await stop.wait()
         finally:
             self.stopping = True

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 
 from servers import auth, handoff, protocols
-from servers.broker.counter import Counters, LocalCounters
+from servers.broker.sequence import LocalSequences, Sequences
 from servers.sioguard import GuardedServer
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class SocketIOService:
     """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers).
 
     With a broker (worker processes), rooms and broadcasts go through python-socketio's
-    ``AsyncRedisManager``, document versions through shared counters, session ids name
+    ``AsyncRedisManager``, document versions through shared sequences, session ids name
     their worker (:func:`servers.handoff.worker_sid`: the master routes long-polling by
     it) and message ids carry the worker number, so no two workers hand out the same one."""
 
@@ -148,7 +148,8 @@ class SocketIOService:
             max_http_buffer_size=MAX_BUFFER,
             client_manager=broker.socketio_manager() if broker is not None else None,
         )
-        self.versions: Counters = broker.counters() if broker is not None else LocalCounters()
+        self.versions: Sequences = (broker.sequences() if broker is not None
+                                    else LocalSequences())
         self.id_suffix = ""
         if broker is not None:
             eio, worker = self.sio.eio, broker.worker
@@ -447,6 +448,8 @@ def wrap(app: Any, server: Server | None = None,
          service: SocketIOService | None = None) -> Any:
     """``app`` with Socket.IO in front of it at ``/socket.io/`` (everything else passes)."""
     service = service or SocketIOService(broker=server.broker if server is not None else None)
+    if server is not None and server.classroom is not None:
+        service.sio.admit = server.classroom.admit_event  # per-client event rate
     asgi = socketio.ASGIApp(service.sio, other_asgi_app=app,
                             socketio_path=protocols.prefix("socketio").strip("/"))
     asgi.rtlab_socketio = service  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@ in-process seams, each in its own module:
 - :mod:`.pubsub`: GraphQL's :class:`servers.graphql.pubsub.PubSub` over the bus;
 - :mod:`.feeds`: SSE feeds kept in Redis streams, one publisher per feed across workers;
 - :mod:`.tokens`: refresh tokens, so a refresh works on any worker (and only once);
-- :mod:`.counter`: ``incr(key, window_seconds)``, fixed-window counters for rate limits.
+- :mod:`.counter`: the classroom limits' counters (``incr(key, window)``, ``adjust``);
+- :mod:`.sequence`: numbers every worker draws from (document versions).
 
 Socket.IO uses python-socketio's own ``AsyncRedisManager`` (:func:`socketio_manager`).
 Every key and channel starts with :attr:`Broker.prefix`, so several servers can share one
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from servers.app import Settings
     from servers.broker.bus import Bus
     from servers.broker.counter import RedisCounters
+    from servers.broker.sequence import RedisSequences
 
 PREFIX = "rtlab"
 
@@ -46,9 +48,15 @@ class Broker:
         return ":".join((self.prefix, *parts))
 
     def counters(self) -> RedisCounters:
+        """The classroom limits' counters, shared by the workers."""
         from servers.broker.counter import RedisCounters
 
-        return RedisCounters(self.redis, self.key("count"))
+        return RedisCounters(self.redis, self.key("count"), self.worker)
+
+    def sequences(self) -> RedisSequences:
+        from servers.broker.sequence import RedisSequences
+
+        return RedisSequences(self.redis, self.key("seq"))
 
     def socketio_manager(self) -> Any:
         """python-socketio's Redis client manager: rooms and broadcasts across workers."""

@@ -1,71 +1,53 @@
-"""Counters that every worker sees: fixed-window rate counters and sequence numbers.
+"""The classroom's counters (:class:`servers.classroom.counters.Counters`) in the broker's
+Redis, so a class's limits hold across workers.
 
-``incr(key, window_seconds) -> int`` is the rate-limit interface: how many times ``key`` was
-counted in the current window of ``window_seconds`` (this call included). A window starts at
-its first count and ends ``window_seconds`` later (Redis ``INCR`` plus ``PEXPIRE … NX`` in one
-transaction; the in-process twin does the same with a clock passed in). ``next(key)`` is a
-sequence (1, 2, 3, …) shared by all workers: e.g. a document's versions, which must strictly
-increase whichever worker assigns them. ``current(key)`` reads a sequence without moving it.
+- ``incr(key, window)``: a fixed window aligned to the epoch (every worker counts into the
+  same one): ``INCR`` of ``key:<window number>`` and ``PEXPIRE`` after the window, in one
+  transaction.
+- ``adjust(key, delta)``: a gauge kept as one hash field per worker (``HINCRBY key w<N>``),
+  answered as the sum of the fields. A worker clears its own fields when it starts, so one
+  that was killed and started again leaves no share behind.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
-
-
-class Counters(Protocol):
-    async def incr(self, key: str, window_seconds: float) -> int: ...
-    async def next(self, key: str) -> int: ...
-    async def current(self, key: str) -> int: ...
-
-
-class LocalCounters:
-    """One process's counters (no broker)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.windows: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
-        self.sequences: dict[str, int] = {}
-
-    async def incr(self, key: str, window_seconds: float) -> int:
-        return self.incr_at(key, window_seconds, self.clock())
-
-    def incr_at(self, key: str, window_seconds: float, now: float) -> int:
-        end, count = self.windows.get(key, (0.0, 0))
-        if now >= end:
-            end, count = now + window_seconds, 0
-            if len(self.windows) > 10_000:  # forget windows that are over
-                self.windows = {k: v for k, v in self.windows.items() if v[0] > now}
-        self.windows[key] = (end, count + 1)
-        return count + 1
-
-    async def next(self, key: str) -> int:
-        self.sequences[key] = self.sequences.get(key, 0) + 1
-        return self.sequences[key]
-
-    async def current(self, key: str) -> int:
-        return self.sequences.get(key, 0)
+from typing import Any
 
 
 class RedisCounters:
-    """The same counters in the broker's Redis, under ``prefix``."""
-
-    def __init__(self, redis: Any, prefix: str) -> None:
+    def __init__(self, redis: Any, prefix: str, worker: int,
+                 clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.field = f"w{worker}"
+        self.clock = clock
+        self._cleared: asyncio.Task[None] | None = None
 
-    async def incr(self, key: str, window_seconds: float) -> int:
-        name = f"{self.prefix}:rate:{key}"
+    async def incr(self, key: str, window: float) -> int:
+        number = math.floor(self.clock() / window)
+        name = f"{self.prefix}:rate:{key}:{number}"
         pipe = self.redis.pipeline(transaction=True)
         pipe.incr(name)
-        pipe.pexpire(name, max(int(window_seconds * 1000), 1), nx=True)
+        pipe.pexpire(name, max(math.ceil(window * 1000), 1) + 1000)
         count, _ = await pipe.execute()
         return int(count)
 
-    async def next(self, key: str) -> int:
-        return int(await self.redis.incr(f"{self.prefix}:seq:{key}"))
+    async def adjust(self, key: str, delta: int) -> int:
+        if self._cleared is None:
+            self._cleared = asyncio.ensure_future(self._clear_mine())
+        await self._cleared
+        name = f"{self.prefix}:gauge:{key}"
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hincrby(name, self.field, delta)
+        pipe.hvals(name)
+        _mine, values = await pipe.execute()
+        return sum(int(v) for v in values)
 
-    async def current(self, key: str) -> int:
-        return int(await self.redis.get(f"{self.prefix}:seq:{key}") or 0)
+    async def _clear_mine(self) -> None:
+        """Forget the shares a killed predecessor under this worker number left."""
+        async for name in self.redis.scan_iter(match=f"{self.prefix}:gauge:*", count=500):
+            await self.redis.hdel(name, self.field)

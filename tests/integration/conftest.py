@@ -10,16 +10,23 @@
 - ``redis_server``: a private ``redis-server`` (Debian's, real) on a free loopback port, its
   files in a temp dir, stopped afterwards (:class:`servers.broker.redisproc.RedisProcess`).
 - ``workers``: ``python -m servers --workers 2 --broker <that redis>`` for one test.
+- ``serve_asgi``: a factory that runs a server that is *not ours* (any ASGI app: a bare
+  python-socketio ``AsyncServer``, a strawberry schema, a Starlette route) with uvicorn on
+  a free loopback port in the test's own loop (:func:`rtlab.teaching.foreign.serve_app`);
+  ``await serve_asgi(app)`` answers its base URL (``http://127.0.0.1:PORT``); each one is
+  stopped afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
 from rtlab.lab import ServerProcess
+from rtlab.teaching.foreign import serve_app
 from servers.broker.redisproc import RedisNotAvailable, RedisProcess
 
 
@@ -63,3 +70,13 @@ def redis_server() -> Iterator[RedisProcess]:
 def workers(launch_server: Callable[..., ServerProcess],
             redis_server: RedisProcess) -> ServerProcess:
     return launch_server(extra_args=("--workers", "2", "--broker", redis_server.url))
+
+
+@pytest.fixture
+async def serve_asgi() -> AsyncIterator[Callable[[Any], Awaitable[str]]]:
+    async with contextlib.AsyncExitStack() as running:
+
+        async def serve(app: Any) -> str:
+            return await running.enter_async_context(serve_app(app))
+
+        yield serve

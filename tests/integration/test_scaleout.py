@@ -392,6 +392,48 @@ async def test_chaos_works_inside_a_worker_and_breaks_only_that_workers_links(wo
     await kept.close()
 
 
+# -- classroom mode on workers ------------------------------------------------------------------
+JOIN = "join-token-for-scaleout"
+
+
+async def test_a_classroom_on_workers_shares_its_tokens_and_limits(launch_server, redis_server,
+                                                                   tmp_path):
+    """The instructor token is random (drawn once, by the master) and works on both workers;
+    a student's connections are counted across workers: the third, wherever it lands, is
+    refused with the classroom's answer."""
+    token_file = tmp_path / "instructor-token"
+    server = launch_server(extra_args=(
+        "--workers", "2", "--broker", redis_server.url, "--classroom", "--no-qr",
+        "--join-token", JOIN, "--instructor-file", str(token_file),
+        "--client-connections", "2"))
+    async with asyncio.timeout(5):  # written right after the ready line
+        while not token_file.exists() or not token_file.read_text().strip():
+            await asyncio.sleep(0.02)
+    teach = token_file.read_text().strip()
+
+    async def stats() -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            return await client.get(server.http_url(
+                f"/_classroom/stats?join={teach}&client=instructor"))
+
+    for n in (0, 1):
+        answer = await on_worker(n, stats, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        assert answer.status_code == 200, answer.text
+
+    path = f"/ws/echo?join={JOIN}&client=ada"
+    kept = [await ws_on(server, 0, path), await ws_on(server, 1, path)]
+    try:
+        for n in (0, 1):
+            third = await ws_on(server, n, path)
+            async with asyncio.timeout(5):
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await third.recv()
+            assert closed.value.rcvd.code == 1008 and "connections open" in closed.value.rcvd.reason
+    finally:
+        for ws in kept:
+            await ws.close()
+
+
 # -- a worker dies -----------------------------------------------------------------------------
 def worker_pids(master_pid: int) -> dict[int, int]:
     """worker number -> pid, for the children of ``master_pid``."""
@@ -452,22 +494,30 @@ def test_more_than_one_worker_without_a_broker_is_refused_clearly():
     assert done.stdout == ""
 
 
-async def test_rate_counters_in_redis_share_a_window_and_end_it(redis_server):
-    """``incr(key, window_seconds)``: two workers' counts add up within one window; the
-    window ends and the count starts again."""
+async def test_classroom_counters_in_redis_add_up_across_workers(redis_server):
+    """The classroom limits' counters: two workers count into one epoch-aligned window; a
+    gauge sums the workers' shares, and a worker started again drops its predecessor's."""
     from servers.broker import Broker
 
+    now = [1000.25]
     brokers = [Broker(redis_server.url, worker=n, workers=2) for n in (0, 1)]
     try:
         a, b = (broker.counters() for broker in brokers)
-        assert [await a.incr("alice", 0.3), await b.incr("alice", 0.3),
-                await a.incr("alice", 0.3)] == [1, 2, 3]
-        assert await b.incr("bob", 0.3) == 1
-        ttl = await brokers[0].redis.pttl(brokers[0].key("count", "rate", "alice"))
-        assert 0 < ttl <= 300  # the window is the first hit's, not extended by later ones
-        await asyncio.sleep(ttl / 1000 + 0.05)  # Redis expires the key: nothing to await
-        assert await b.incr("alice", 0.3) == 1
-        assert [await a.next("doc"), await b.next("doc"), await a.current("doc")] == [1, 2, 2]
+        a.clock = b.clock = lambda: now[0]
+        assert [await a.incr("rate:ada", 0.5), await b.incr("rate:ada", 0.5),
+                await a.incr("rate:ada", 0.5)] == [1, 2, 3]
+        assert await b.incr("rate:bob", 0.5) == 1
+        now[0] = 1000.5  # the next window, the same on every worker
+        assert await b.incr("rate:ada", 0.5) == 1
+        assert [await a.adjust("conn", 1), await b.adjust("conn", 1),
+                await b.adjust("conn", 1), await a.adjust("conn", 1),
+                await a.adjust("conn", -1)] == [1, 2, 3, 4, 3]
+        restarted = Broker(redis_server.url, worker=1, workers=2).counters()
+        assert await restarted.adjust("conn", 0) == 1  # worker 1's two went with it
+        await restarted.redis.aclose()
+        seq = brokers[0].sequences(), brokers[1].sequences()
+        assert [await seq[0].next("doc"), await seq[1].next("doc"),
+                await seq[0].current("doc")] == [1, 2, 2]
     finally:
         for broker in brokers:
             await broker.redis.aclose()

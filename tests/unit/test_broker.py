@@ -1,29 +1,21 @@
-"""The pure parts of scale-out: counters with a clock passed in, the event codec, and record
-ids that two stores seeded alike never share."""
+"""The pure parts of scale-out: sequences, the event codec, and record ids that two stores
+seeded alike never share."""
 
 from __future__ import annotations
 
 import pytest
 
 from servers.broker import codec
-from servers.broker.counter import LocalCounters
+from servers.broker.sequence import LocalSequences
 from servers.graphql import data
 from servers.graphql.presence import PresenceEvent
 
 
-def test_a_window_counts_from_its_first_hit_until_it_ends() -> None:
-    counters = LocalCounters()
-    assert [counters.incr_at("alice", 1.0, t) for t in (10.0, 10.2, 10.9)] == [1, 2, 3]
-    assert counters.incr_at("bob", 1.0, 10.5) == 1  # keys are apart
-    assert counters.incr_at("alice", 1.0, 11.0) == 1  # a new window
-    assert counters.incr_at("alice", 1.0, 11.5) == 2
-
-
 async def test_sequences_increase_and_can_be_read_without_moving() -> None:
-    counters = LocalCounters()
-    assert await counters.current("doc:a") == 0
-    assert [await counters.next("doc:a") for _ in range(3)] == [1, 2, 3]
-    assert await counters.current("doc:a") == 3 and await counters.next("doc:b") == 1
+    sequences = LocalSequences()
+    assert await sequences.current("doc:a") == 0
+    assert [await sequences.next("doc:a") for _ in range(3)] == [1, 2, 3]
+    assert await sequences.current("doc:a") == 3 and await sequences.next("doc:b") == 1
 
 
 def test_every_event_kind_survives_the_broker() -> None:
