@@ -19,7 +19,7 @@ import secrets
 import socket
 import sys
 
-from servers import auth, badinput, lifeline, uvserver
+from servers import auth, badinput, broker, lifeline, uvserver
 from servers.app import DEFAULT_MAX_FRAME, Settings
 from servers.classroom import cli as classroom_cli
 
@@ -93,6 +93,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
             await task  # startup failed: let its exception (or SystemExit) through
             raise SystemExit(1)
         await asyncio.sleep(0.005)
+    await broker.start_all()  # with --broker: listening before we say we serve
     announce(settings, *sock.getsockname()[:2])
     await task
 

@@ -68,6 +68,10 @@ class Server:
     def __post_init__(self) -> None:
         self.chaos = chaos.ChaosState(self.registry)
         self.broker = broker.connect(self.settings)
+        if self.broker is not None:
+            from servers.broker.chaos import ChaosRelay
+
+            self.chaos.share = ChaosRelay(self.broker, self.chaos).share
         self.classroom = None
         if self.settings.classroom is not None:
             counters = self.broker.counters() if self.broker is not None else None

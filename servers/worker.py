@@ -26,7 +26,7 @@ from typing import Any
 
 import uvicorn
 
-from servers import handoff, protocols
+from servers import broker, handoff, protocols
 from servers.app import Settings
 from servers.uvserver import build
 
@@ -116,6 +116,7 @@ async def serve(settings: Settings, channel: socket.socket) -> None:
             await task
             raise SystemExit(1)
         await asyncio.sleep(0.005)
+    await broker.start_all()
     loop = asyncio.get_running_loop()
     channel.setblocking(False)
 

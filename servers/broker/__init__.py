@@ -17,6 +17,7 @@ Redis. Nothing here runs without ``--broker``: the laptop default stays in-proce
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from servers.broker.sequence import RedisSequences
 
 PREFIX = "rtlab"
+
+_opened: weakref.WeakSet[Broker] = weakref.WeakSet()
 
 
 class Broker:
@@ -43,6 +46,7 @@ class Broker:
         self.prefix = prefix
         self.redis: Any = aioredis.Redis.from_url(url)
         self.bus: Bus = Bus(self.redis, self.key("bus"))
+        _opened.add(self)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -70,3 +74,11 @@ def connect(settings: Settings) -> Broker | None:
     if not settings.broker:
         return None
     return Broker(settings.broker, worker=settings.worker or 0, workers=settings.workers)
+
+
+async def start_all() -> None:
+    """Listen on the bus of every broker of this process before it says it serves, so no
+    relayed operation (a class-wide drop) published after that is missed; an unreachable
+    Redis fails the start with a clear ConnectionError."""
+    for broker in list(_opened):
+        await broker.bus.start()

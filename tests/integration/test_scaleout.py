@@ -365,11 +365,10 @@ async def test_login_on_one_worker_refresh_on_the_other_once(workers):
 
 
 # -- chaos -------------------------------------------------------------------------------------
-async def test_chaos_works_inside_a_worker_and_breaks_only_that_workers_links(workers):
-    """Each worker runs the chaos transport wrapper: /_chaos/drop answered by worker 1 cuts
-    worker 1's WebSocket and leaves worker 0's alone."""
-    kept = await ws_on(workers, 0, "/ws/echo")
-    cut = await ws_on(workers, 1, "/ws/echo")
+async def test_a_chaos_drop_answered_by_one_worker_cuts_links_on_every_worker(workers):
+    """Each worker runs the chaos transport wrapper, and an operation answered by one worker
+    is relayed to the others: /_chaos/drop sent to worker 1 cuts worker 0's link too."""
+    links = [await ws_on(workers, 0, "/ws/echo"), await ws_on(workers, 1, "/ws/echo")]
 
     async def probe() -> tuple[httpx.AsyncClient, httpx.Response]:
         client = httpx.AsyncClient()  # its one kept-alive connection stays on one worker
@@ -384,12 +383,10 @@ async def test_chaos_works_inside_a_worker_and_breaks_only_that_workers_links(wo
     finally:
         await client.aclose()
     assert answer.headers["x-rtlab-worker"] == "1" and answer.json()["dropped"] == 1
-    async with asyncio.timeout(5):
-        with pytest.raises(websockets.ConnectionClosed):
-            await cut.recv()
-    await kept.send(json.dumps({"type": "echo", "payload": "here"}))
-    assert json.loads(await kept.recv())["payload"] == "here"
-    await kept.close()
+    for ws in links:
+        async with asyncio.timeout(5):
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
 
 
 # -- classroom mode on workers ------------------------------------------------------------------
@@ -399,13 +396,14 @@ JOIN = "join-token-for-scaleout"
 async def test_a_classroom_on_workers_shares_its_tokens_and_limits(launch_server, redis_server,
                                                                    tmp_path):
     """The instructor token is random (drawn once, by the master) and works on both workers;
-    a student's connections are counted across workers: the third, wherever it lands, is
-    refused with the classroom's answer."""
+    a student's connections are counted across workers: the fourth (of 3 allowed), wherever
+    it lands, is refused with the classroom's answer; a student's chaos breaks their links
+    on both workers."""
     token_file = tmp_path / "instructor-token"
     server = launch_server(extra_args=(
         "--workers", "2", "--broker", redis_server.url, "--classroom", "--no-qr",
         "--join-token", JOIN, "--instructor-file", str(token_file),
-        "--client-connections", "2"))
+        "--client-connections", "3"))
     async with asyncio.timeout(5):  # written right after the ready line
         while not token_file.exists() or not token_file.read_text().strip():
             await asyncio.sleep(0.02)
@@ -421,14 +419,27 @@ async def test_a_classroom_on_workers_shares_its_tokens_and_limits(launch_server
         assert answer.status_code == 200, answer.text
 
     path = f"/ws/echo?join={JOIN}&client=ada"
-    kept = [await ws_on(server, 0, path), await ws_on(server, 1, path)]
+    kept = [await ws_on(server, n, path) for n in (0, 1, 0)]
     try:
         for n in (0, 1):
-            third = await ws_on(server, n, path)
+            fourth = await ws_on(server, n, path)
             async with asyncio.timeout(5):
                 with pytest.raises(websockets.ConnectionClosed) as closed:
-                    await third.recv()
+                    await fourth.recv()
             assert closed.value.rcvd.code == 1008 and "connections open" in closed.value.rcvd.reason
+        # a student's own chaos reaches their links on every worker, and nobody else's
+        bea = [await ws_on(server, n, f"/ws/echo?join={JOIN}&client=bea") for n in (0, 1)]
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(server.http_url(f"/_chaos/drop?join={JOIN}&client=bea"),
+                                     json={"protocol": "ws"})
+        assert answer.status_code == 200 and answer.json()["dropped"] == 1
+        for ws in bea:
+            async with asyncio.timeout(5):
+                with pytest.raises(websockets.ConnectionClosed):
+                    await ws.recv()
+        for ws in kept:
+            await ws.send(json.dumps({"type": "echo", "payload": "ada"}))
+            assert json.loads(await ws.recv())["payload"] == "ada"
     finally:
         for ws in kept:
             await ws.close()
