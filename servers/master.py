@@ -156,6 +156,10 @@ class Master:
     # is all the master does, and a task per connection halved its rate.
     def start_accepting(self) -> None:
         self.listener.setblocking(False)
+        if hasattr(socket, "TCP_DEFER_ACCEPT"):  # Linux: wake us once the request has come
+            with contextlib.suppress(OSError):
+                self.listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT,
+                                         int(FIRST_BYTES_SECONDS))
         asyncio.get_running_loop().add_reader(self.listener.fileno(), self._on_accept)
 
     def _on_accept(self) -> None:
@@ -173,28 +177,32 @@ class Master:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             timer = loop.call_later(FIRST_BYTES_SECONDS, self._on_silence, conn)
             self.waiting[conn.fileno()] = (conn, timer)
-            loop.add_reader(conn.fileno(), self._on_first_bytes, conn)
+            if not self._on_first_bytes(conn):  # usually the request line is already here
+                loop.add_reader(conn.fileno(), self._on_first_bytes, conn)
 
-    def _on_first_bytes(self, conn: socket.socket) -> None:
-        """Route once the request line is there (the bytes stay for the worker to read)."""
+    def _on_first_bytes(self, conn: socket.socket) -> bool:
+        """Route once the request line is there (the bytes stay for the worker to read).
+        False: nothing to read yet."""
         try:
             head = conn.recv(handoff.PEEK_BYTES, socket.MSG_PEEK)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             head = b""
         if not head:  # closed before a byte (a client's spare pooled connection)
             self._forget(conn)
             conn.close()
-            return
+            return True
         if handoff.request_line(head) is None and len(head) < handoff.PEEK_BYTES:
             # The rest of the line is on its way; readiness would fire at once for the bytes
             # already here, so look again shortly (the silence timer still bounds it).
             loop = asyncio.get_running_loop()
-            loop.remove_reader(conn.fileno())
+            with contextlib.suppress(ValueError, OSError):
+                loop.remove_reader(conn.fileno())
             loop.call_later(PARTIAL_LINE_PAUSE, self._look_again, conn)
-            return
+            return True
         self._route(conn, head)
+        return True
 
     def _look_again(self, conn: socket.socket) -> None:
         if conn.fileno() in self.waiting:
