@@ -186,6 +186,34 @@ async def test_a_poll_sent_on_another_workers_connection_is_redirected_to_its_ow
         assert int(poll.headers["x-rtlab-worker"]) != here
 
 
+async def test_a_request_line_that_arrives_in_pieces_still_reaches_the_sessions_worker(workers):
+    """The master waits for the whole request line before it routes: a poll whose session id
+    is cut in two on the wire still reaches the worker that owns the session."""
+    async def handshake() -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            return await client.get(workers.http_url("/socket.io/"),
+                                    params={"EIO": "4", "transport": "polling"})
+
+    for n in (0, 1):
+        answer = await on_worker(n, handshake, lambda r: int(r.headers["x-rtlab-worker"]),
+                                 _noop)
+        sid = json.loads(answer.text[1:])["sid"]
+        request = (f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
+                   "Host: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                   "Connection: close\r\n\r\n40").encode()  # a poll's POST answers at once
+        cut = request.index(b"sid=") + 6  # inside the worker's number and its dash
+        reader, writer = await asyncio.open_connection("127.0.0.1", workers.port)
+        writer.write(request[:cut])
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the rest comes later, as from a slow client
+        writer.write(request[cut:])
+        async with asyncio.timeout(5):
+            reply = await reader.read()
+        writer.close()
+        assert reply.startswith(b"HTTP/1.1 200") and b"\r\nOK\r\n" in reply, reply
+        assert f"x-rtlab-worker: {n}".encode() in reply
+
+
 # -- SSE ---------------------------------------------------------------------------------------
 class SSE:
     """A raw text/event-stream reader (ids and data), enough to compare bytes."""
