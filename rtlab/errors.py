@@ -9,8 +9,11 @@ keep working. One class per meaning, shared by every client::
     ├── ConnectionFailed        (ConnectionError)  a client stopped for good: gave up, or
     │   │                                           a failure no retry can fix
     │   └── AuthenticationFailed                    credentials refused (and a refresh did not help)
+    ├── ConnectTimeout          (TimeoutError)     connect() waited its timeout; says what the
+    │                                               last attempt got
     ├── ClientClosed            (ConnectionError)  the client was closed: nothing more comes
     │   └── SubscriptionClosed                      one GraphQL subscription ended first
+    │       └── SubscriptionRefused                 the server answered its subscribe with `error`
     ├── NetworkError            (ConnectionError)  a GraphQL request got no answer
     ├── QueueFull               (RuntimeError)     the send queue is full and overflow is "reject"
     ├── AckTimeout              (TimeoutError)     no ack after every retry
@@ -50,12 +53,32 @@ class AuthenticationFailed(ConnectionFailed):
     refresh, a Socket.IO server refused the token. The message carries the server's reason."""
 
 
+class ConnectTimeout(RtlabError, TimeoutError):
+    """``connect()`` waited ``timeout`` seconds and the client is still not connected (it
+    keeps trying). The message says what the last attempt got (refused port, HTTP status,
+    close code); ``last_error`` is that failure itself."""
+
+    def __init__(self, message: str, last_error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.last_error = last_error
+
+
 class ClientClosed(RtlabError, ConnectionError):
     """The client was closed (or its server ended the stream for good): nothing more comes."""
 
 
 class SubscriptionClosed(ClientClosed):
     """A GraphQL subscription ended (completed, cancelled, refused) before it went live."""
+
+
+class SubscriptionRefused(SubscriptionClosed):
+    """The server answered a GraphQL subscription's ``subscribe`` with ``error`` (a validation
+    error, an unknown field, a missing variable): it never went live. The message carries the
+    server's messages; ``errors`` the GraphQL errors themselves."""
+
+    def __init__(self, message: str, errors: list | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
 
 
 class NetworkError(RtlabError, ConnectionError):
@@ -114,6 +137,7 @@ __all__ = [
     "AckTimeout",
     "AuthenticationFailed",
     "ClientClosed",
+    "ConnectTimeout",
     "ConnectionFailed",
     "EnvelopeError",
     "EventDataError",
@@ -126,4 +150,5 @@ __all__ = [
     "RtlabError",
     "StreamTooLong",
     "SubscriptionClosed",
+    "SubscriptionRefused",
 ]

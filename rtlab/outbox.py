@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any, Generic, Literal, TypeVar
 
 from rtlab.errors import QueueFull
+from rtlab.knobs import count
 from rtlab.state import NOTE, Timeline
 
 T = TypeVar("T")
@@ -51,8 +52,7 @@ class Outbox(Generic[T]):
     __slots__ = ("size", "overflow", "queued", "in_flight", "writing", "dropped")
 
     def __init__(self, size: int, overflow: Overflow = "reject") -> None:
-        if size < 1:
-            raise ValueError(f"queue_size must be at least 1, got {size}")
+        count("queue_size", size, minimum=1)
         if overflow not in OVERFLOWS:
             raise ValueError(f"overflow must be 'reject' or 'drop-oldest', got {overflow!r}")
         self.size, self.overflow = size, overflow
@@ -164,8 +164,7 @@ class Inbox(Generic[T]):
 
     def __init__(self, size: int, timeline: Timeline | None = None, *, what: str = "messages",
                  hint: str = "call recv() or raise inbox_size") -> None:
-        if size < 0:
-            raise ValueError(f"inbox_size must be >= 0, got {size}")
+        count("inbox_size", size)
         self.size = size
         self.items: deque[T] = deque()
         self.dropped = 0

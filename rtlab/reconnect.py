@@ -38,10 +38,12 @@ protocol, and everything that decides that life lives in this file::
    than 408/429, a close code naming a client error such as 4400, a refusal by server
    middleware, SSE's wrong content type, a refresh that failed): stop at once in
    ``error``, with the reason. Which outcome a failure is, is the driver's call (its
-   protocol knows): ``ReconnectingWebSocket`` and ``SocketIOClient`` still report a bad
-   URL or a 4xx handshake answer as ``failed``, and retry it.
-6. ``ended``: the server said "no more" (SSE ``204``; a Socket.IO server-side
-   disconnect would be another): stop in ``disconnected``.
+   protocol knows); for an HTTP status every driver asks :func:`status_outcome` (408,
+   429 and 5xx are worth a retry, any other refusal is not), for a GraphQL close code
+   :func:`rtlab.graphql.wsprotocol.close_kind`. A refused port stays ``failed``: a
+   server that is restarting refuses connections for a moment.
+6. ``ended``: the server said "no more" (SSE ``204``, a Socket.IO server-side
+   disconnect): stop in ``disconnected``.
 7. ``closed``: the client's own ``close()`` (or the last subscription gone): stop in
    ``disconnected`` from wherever it was.
 
@@ -64,6 +66,7 @@ from typing import NamedTuple
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.errors import IllegalTransition
+from rtlab.knobs import count, non_negative
 from rtlab.state import ATTEMPT, BACKOFF, ConnectionState, StateMachine, Timeline
 
 S = ConnectionState
@@ -138,6 +141,17 @@ REFUSED_AGAIN = "refused again after a token refresh"
 REFRESHED_NOW = "credentials refreshed: reconnect at once"
 
 
+#: HTTP statuses below 500 that a retry may still fix: Request Timeout, Too Many Requests.
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+def status_outcome(status: int) -> Happened:
+    """An attempt the server answered with HTTP ``status`` instead of opening: ``failed``
+    (retry) for 408, 429 and 5xx, ``fatal`` for any other status (a wrong path, a refused
+    upgrade, a method or a client error: asking again gets the same answer)."""
+    return H.FAILED if status >= 500 or status in RETRYABLE_STATUSES else H.FATAL
+
+
 def table_rows() -> list[tuple[str, str, str, str, str]]:
     """The table as ``(happened, state, budget, do, next state)`` strings, for printing."""
     budget = {None: "-", True: "left", False: "spent"}
@@ -194,10 +208,9 @@ class Reconnect:
                  rng: random.Random | int | None = None, can_refresh: bool = False,
                  refresh_window: float = 1.0, server_delay: float | None = None,
                  machine: StateMachine | None = None) -> None:
-        if max_attempts is not None and max_attempts < 0:
-            raise ValueError(f"max_attempts must be >= 0 (or None), got {max_attempts}")
-        if refresh_window < 0:
-            raise ValueError(f"refresh_window must be >= 0 seconds, got {refresh_window}")
+        if max_attempts is not None:
+            count("max_attempts", max_attempts)
+        non_negative("refresh_window", refresh_window)
         self.policy = policy = DEFAULT_POLICY if policy is None else policy
         self.timeline, self.max_attempts = timeline, max_attempts
         self.rng, self.can_refresh, self.refresh_window = rng, can_refresh, refresh_window
@@ -289,5 +302,5 @@ class Reconnect:
         self.timeline.record(BACKOFF, attempt=self.attempt, delay=delay, detail=detail)
 
 
-__all__ = ["DEFAULT_POLICY", "TABLE", "Decision", "Do", "Happened", "Outcome", "Reconnect",
-           "table_rows"]
+__all__ = ["DEFAULT_POLICY", "RETRYABLE_STATUSES", "TABLE", "Decision", "Do", "Happened",
+           "Outcome", "Reconnect", "status_outcome", "table_rows"]

@@ -15,10 +15,20 @@ step on a :class:`~rtlab.state.Timeline`, in the vocabulary of :mod:`rtlab.ws`:
   a client that starts with ``websocket`` has no way back (see notebook 05).
 * **Reconnect** with any :mod:`rtlab.backoff` policy, decided by :mod:`rtlab.reconnect`:
   ``backoff`` (planned delay) and ``attempt`` (actual wait) events for each try, so
-  ``BackoffTimeline`` draws them; ``max_attempts`` gives up in ``error``. A token the
-  server refuses (``UNAUTHENTICATED``) ends in ``error`` at once
-  (:class:`~rtlab.errors.AuthenticationFailed`) unless ``auth`` or ``token`` is a callable,
-  asked again before every attempt.
+  ``BackoffTimeline`` draws them; ``max_attempts`` gives up in ``error``.
+* **What the server decides, stands** (as in socket.io-client, whose socket drops its
+  reconnect subscriptions on both): a connection refused by the server's middleware or
+  connect handler (``connect_error``, whatever its code) ends in ``error`` at once,
+  :class:`~rtlab.errors.ConnectionFailed` carrying the server's message; a server-side
+  disconnect (``io server disconnect``; python-socketio says ``server disconnect``) ends in
+  ``disconnected``, no reconnect, the reason on the timeline and in the error that pending
+  calls and ``wait_for`` raise. The one exception is decided by the reconnect table's
+  ``refused`` rows: a token refused as ``UNAUTHENTICATED`` gets one fresh try when there
+  is a way to fresh credentials (``refresh=``, or ``auth``/``token`` given as a callable,
+  asked again before every attempt), never the same credentials twice; a second refusal,
+  or none possible, ends in :class:`~rtlab.errors.AuthenticationFailed`. So does a
+  handshake answered with a 4xx other than 408/429 (a wrong ``socketio_path``: 404; a
+  proxy that refuses WebSocket upgrades to a WebSocket-only client: 403).
 * **Handlers survive.** :meth:`on` may be called before :meth:`connect`, and handlers
   stay registered across reconnects (each attempt builds a fresh library client and
   installs them). ``on("connect", fn)`` runs after every (re)connect, before buffered
@@ -45,6 +55,7 @@ rtlab                      python-socketio
                            ``randomization_factor`` (rtlab passes ``reconnection=False``
                            and drives reconnection itself)
 ``max_attempts``           ``reconnection_attempts`` (its 0 means forever: rtlab's None)
+``refresh``                none: a refused connection is not retried
 ``connect_timeout``        ``connect(wait_timeout=...)``: every namespace accepted in time
 ``ack_timeout``            ``call(timeout=...)``
 ``queue_size``,            none: ``emit`` while disconnected raises ``BadNamespaceError``
@@ -63,17 +74,19 @@ import contextvars
 import functools
 import itertools
 import random
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import socketio
 
+from rtlab.auth import LAB_ENDPOINTS, AuthEndpoints, login
 from rtlab.backoff import Policy
 from rtlab.errors import AckTimeout, ClientClosed, ConnectionFailed, QueueFull
+from rtlab.knobs import count, non_negative, positive
 from rtlab.outbox import Outbox, Overflow, WithOutbox
-from rtlab.reconnect import Decision, Happened, Outcome
+from rtlab.reconnect import Decision, Happened, Outcome, status_outcome
 from rtlab.sources import resolve, settle
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, ConnectionState, Timeline
 from rtlab.supervised import Supervised
@@ -89,19 +102,19 @@ _in_hook: contextvars.ContextVar[bool] = contextvars.ContextVar("rtlab_sio_hook"
 
 
 def fresh_login(base_url: str, username: str, password: str = "password",
-                timeout: float = 5.0) -> Callable[[], Awaitable[str]]:
-    """A ``token`` source that logs in at ``/auth/login`` before every attempt.
+                timeout: float = 5.0, *,
+                endpoints: AuthEndpoints = LAB_ENDPOINTS) -> Callable[[], Awaitable[str]]:
+    """A ``token`` source that logs in before every attempt (at ``/auth/login`` unless
+    ``endpoints`` names another server's path and fields).
 
     The demo server signs with a per-process secret, so a restart refuses old tokens:
     a client given this function comes back signed in.
     """
 
     async def token() -> str:
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            answer = await http.post(f"{base_url.rstrip('/')}/auth/login",
-                                     json={"username": username, "password": password})
-        answer.raise_for_status()
-        return answer.json()["access_token"]
+        answer = await login(base_url, username, password, endpoints=endpoints,
+                             timeout=timeout)
+        return answer[endpoints.access_token_field]
 
     return token
 
@@ -142,6 +155,39 @@ def js_client_delays(attempts: int, delay: float = 1.0, delay_max: float = 5.0,
     return out
 
 
+_STATUS_IN_WORDS = re.compile(r"status code (\d{3})")
+
+
+def handshake_status(exc: BaseException) -> int | None:
+    """The HTTP status behind a failed Engine.IO handshake, if the server answered one:
+    python-engineio says it in words (polling) or keeps aiohttp's error as the cause
+    (WebSocket)."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        status = getattr(error, "status", None)
+        if isinstance(status, int) and 100 <= status <= 599:
+            return status
+        found = _STATUS_IN_WORDS.search(str(error))
+        if found:
+            return int(found.group(1))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def refusal_words(data: Any) -> tuple[str, Any]:
+    """A ``connect_error`` payload as (the server's message, its code or None)."""
+    if isinstance(data, dict):
+        extra = data.get("data")
+        code = data.get("code") or (extra.get("code") if isinstance(extra, dict) else None)
+        message = str(data.get("message", data))
+        if extra is not None:
+            message += f" {extra}"
+        return message, code
+    return str(data), None
+
+
 @dataclass(slots=True, eq=False)
 class _Outgoing:
     seq: int
@@ -171,7 +217,9 @@ class SocketIOClient(WithOutbox, Supervised):
     registered for by the time :meth:`connect` runs. ``auth`` is the Socket.IO auth
     payload (a dict, or a function returning one, called before every attempt);
     ``token`` is a shortcut for ``auth={"token": token}`` and may be a function too
-    (e.g. ``rtlab.auth.TokenManager(...).token``).
+    (e.g. ``rtlab.auth.TokenManager(...).token``). ``refresh`` (e.g.
+    ``TokenManager(...).refresh``) is called once after the server refuses the token,
+    before the one fresh try.
     """
 
     task_label = "rtlab-socketio"
@@ -183,6 +231,7 @@ class SocketIOClient(WithOutbox, Supervised):
         namespaces: Iterable[str] | None = None,
         auth: AuthSource | None = None,
         token: TokenSource | None = None,
+        refresh: Callable[[], Any] | None = None,
         transports: Iterable[str] = ("polling", "websocket"),
         policy: Policy | None = None,
         max_attempts: int | None = None,
@@ -203,19 +252,26 @@ class SocketIOClient(WithOutbox, Supervised):
         self.transports = tuple(transports)
         if not self.transports or set(self.transports) - {"polling", "websocket"}:
             raise ValueError(f"transports must be 'polling' and/or 'websocket', got {transports}")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://", "ws://",
+                                                          "wss://")):
+            raise ValueError(f"url must be the server's base URL, http://host:port (or "
+                             f"https://, ws://, wss://), got {url!r}")
         self.url = url
         self.name = name or url
         self.namespaces = tuple(namespaces) if namespaces is not None else None
         self.auth = auth
         self.token = token
-        self.ack_timeout = ack_timeout
-        self.ack_retries = ack_retries
-        self.connect_timeout = connect_timeout
-        self.grace = grace
+        self.refresh = refresh
+        self.ack_timeout = positive("ack_timeout", ack_timeout)
+        self.ack_retries = count("ack_retries", ack_retries)
+        self.connect_timeout = positive("connect_timeout", connect_timeout)
+        self.grace = non_negative("grace", grace)
         self.socketio_path = socketio_path
         self.client_options = {"handle_sigint": False, **client_options}
         self._outbox: Outbox[_Outgoing] = Outbox(queue_size, overflow)
-        self._init_supervision(timeline, policy, max_attempts=max_attempts, rng=rng)
+        self._init_supervision(timeline, policy, max_attempts=max_attempts, rng=rng,
+                               can_refresh=refresh is not None or callable(auth)
+                               or callable(token))
         self._handlers: dict[tuple[str, str], list[Callable[..., Any]]] = {}
         self._seq = itertools.count(1)
         self._sio: socketio.AsyncClient | None = None
@@ -223,7 +279,11 @@ class SocketIOClient(WithOutbox, Supervised):
         self._sending = False
         self._wake_sender = asyncio.Event()
         self._lost = asyncio.Event()
-        self._refused: Any = None
+        self._refusals: dict[str, Any] = {}  # namespace -> what its connect_error said
+        self._refused_now = asyncio.Event()  # a connect_error arrived during this attempt
+        self._ended_by_server = ""  # why the server disconnected us, if it did
+        self._sent_auth: Any = None  # the credentials of the last attempt
+        self._next_auth: Any = None  # fresh credentials for the next attempt
         self.connections = 0
         self.transport: str | None = None
 
@@ -336,6 +396,8 @@ class SocketIOClient(WithOutbox, Supervised):
     def _new(self, event: str, data: Any, namespace: str, wants_ack: bool) -> _Outgoing:
         if self._closing.is_set():
             raise ClientClosed(f"{self.name} is closed: '{event}' not sent")
+        if self._has_stopped():  # stopped for good (refused, kicked, gave up): say why
+            raise self._stopped_error()
         if not isinstance(event, str) or event in RESERVED:
             raise ValueError(f"cannot emit {event!r}: event names are strings, not {RESERVED}")
         if self._supervisor is not None and namespace not in self._namespaces():
@@ -383,7 +445,7 @@ class SocketIOClient(WithOutbox, Supervised):
             return False
         finally:
             self._sending = False
-        self.timeline.record(FRAME_OUT, data=item.frame())
+        self.timeline.frame(FRAME_OUT, item.frame())
         written, item.written = item.written, None
         if written is not None and not written.done():
             written.set_result(None)
@@ -392,7 +454,7 @@ class SocketIOClient(WithOutbox, Supervised):
     def _on_ack(self, item: _Outgoing, ack: asyncio.Future[Any], *args: Any) -> None:
         value = args[0] if len(args) == 1 else (args or None)
         self._outbox.acked(item.seq)
-        self.timeline.record(FRAME_IN, data={"ack": item.event, "data": value})
+        self.timeline.frame(FRAME_IN, {"ack": item.event, "data": value})
         if not ack.done():
             ack.set_result(value)
 
@@ -432,7 +494,7 @@ class SocketIOClient(WithOutbox, Supervised):
         frame = {"event": event, "data": data}
         if namespace != "/":
             frame["namespace"] = namespace
-        self.timeline.record(FRAME_IN, data=frame)
+        self.timeline.frame(FRAME_IN, frame)
         answer = None
         for handler in list(self._handlers.get((namespace, event), ())):
             try:
@@ -447,16 +509,21 @@ class SocketIOClient(WithOutbox, Supervised):
     async def _on_disconnect(self, sio: socketio.AsyncClient, namespace: str,
                              reason: Any = None) -> None:
         if sio is self._sio and not self._lost.is_set():
-            self.last_error = ConnectionError(f"{namespace} disconnected: {reason}")
+            if reason == socketio.AsyncClient.reason.SERVER_DISCONNECT:
+                self._ended_by_server = (f"{namespace} disconnected by the server (io server "
+                                         "disconnect): not reconnecting, as socket.io-client")
+                self.last_error = ClientClosed(self._ended_by_server)
+            else:
+                self.last_error = ConnectionError(f"{namespace} disconnected: {reason}")
             self._lost.set()
 
-    def _on_connect_error(self, namespace: str, data: Any = None, *rest: Any) -> None:
+    def _on_connect_error(self, sio: socketio.AsyncClient, namespace: str, data: Any = None,
+                          *rest: Any) -> None:
+        if sio.eio.state != "connected":  # the transport failed: no server said no
+            return
         self.timeline.record(ERROR, data=data, detail=f"{namespace} refused: {data}")
-        if isinstance(data, dict):
-            extra = data.get("data")
-            code = data.get("code") or (extra.get("code") if isinstance(extra, dict) else None)
-            if code == "UNAUTHENTICATED":
-                self._refused = data.get("message", data)
+        self._refusals[namespace] = data
+        self._refused_now.set()
 
     # -- one attempt: open, run, say how it ended -----------------------------------------
     def _namespaces(self) -> tuple[str, ...]:
@@ -470,36 +537,93 @@ class SocketIOClient(WithOutbox, Supervised):
             return {"token": await resolve(self.token)}
         return await resolve(self.auth)
 
+    async def _refresh(self) -> Outcome:
+        """After an ``UNAUTHENTICATED`` refusal: fresh credentials for one more try
+        (REFRESHED), or why there are none (FATAL)."""
+        refused = self._core.last.reason if self._core.last is not None else "refused"
+        try:
+            if self.refresh is not None:
+                await resolve(self.refresh)
+            fresh = await self._auth()
+        except Exception as exc:  # noqa: BLE001 - the refresh itself failed: say so
+            return Outcome(H.FATAL, f"{refused} (and the token refresh failed: {exc!r})")
+        if fresh == self._sent_auth:
+            return Outcome(H.FATAL, f"{refused} (asked again, the credentials were the same: "
+                           "not sent again; give refresh= to get new ones)")
+        self._next_auth = fresh
+        self.timeline.record(NOTE, detail="credentials refreshed after a refusal")
+        return Outcome(H.REFRESHED, "credentials refreshed")
+
     def _build(self, namespaces: tuple[str, ...]) -> socketio.AsyncClient:
         sio = socketio.AsyncClient(reconnection=False, **self.client_options)
         for ns in namespaces:
             sio.on("*", functools.partial(self._dispatch, ns), namespace=ns)
             sio.on("disconnect", functools.partial(self._on_disconnect, sio, ns), namespace=ns)
-            sio.on("connect_error", functools.partial(self._on_connect_error, ns), namespace=ns)
+            sio.on("connect_error", functools.partial(self._on_connect_error, sio, ns),
+                   namespace=ns)
         return sio
 
     async def _open(self) -> socketio.AsyncClient | None:
         """One attempt. The client, connected on every namespace, or None (see last_error)."""
         namespaces = self._namespaces()
         sio = self._build(namespaces)
-        self._refused = None
+        self._refusals, self._ended_by_server = {}, ""
+        connecting: asyncio.Future[None] | None = None
         try:
-            auth = await self._auth()
-            await asyncio.wait_for(
-                sio.connect(self.url, auth=auth, transports=list(self.transports),
-                            namespaces=list(namespaces), socketio_path=self.socketio_path,
-                            wait_timeout=self.connect_timeout),
-                self.connect_timeout + self.grace + 1.0,
-            )
+            if self._next_auth is not None:
+                auth, self._next_auth = self._next_auth, None
+            else:
+                auth = await self._auth()
+            self._sent_auth = auth
+            connecting = asyncio.ensure_future(sio.connect(
+                self.url, auth=auth, transports=list(self.transports),
+                namespaces=list(namespaces), socketio_path=self.socketio_path,
+                wait_timeout=self.connect_timeout))
+            await self._connected_or_refused(connecting)
             return sio
         except asyncio.CancelledError:
-            await self._teardown(sio, polite=False)
+            await self._abandon(sio, connecting)
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure is a reason to retry
+        except Exception as exc:  # noqa: BLE001 - every failure is reported (and sorted)
             self.last_error = exc
-            self.timeline.record(ERROR, detail=f"connect failed: {exc!r}")
-            await self._teardown(sio, polite=False)
+            if not self._refusals:
+                self.timeline.record(ERROR, data=handshake_status(exc),
+                                     detail=f"connect failed: {exc!r}")
+            await self._abandon(sio, connecting)
             return None
+
+    async def _connected_or_refused(self, connecting: asyncio.Future[None]) -> None:
+        """Wait for ``sio.connect``, but a namespace refused by the server ends the wait at
+        once: python-socketio would first ``disconnect()``, which on long-polling waits for
+        the open poll (up to the server's ping interval, 25 s by default)."""
+        self._refused_now.clear()
+        refused = asyncio.ensure_future(self._refused_now.wait())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout + self.grace + 1.0
+        try:
+            while not connecting.done():
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError(f"not connected within {self.connect_timeout:g}s")
+                waits = {connecting} if refused.done() else {connecting, refused}
+                await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                if self._refusals:
+                    raise ConnectionError("refused by the server: " + ", ".join(self._refusals))
+            connecting.result()
+        finally:
+            refused.cancel()
+
+    async def _abandon(self, sio: socketio.AsyncClient,
+                       connecting: asyncio.Future[None] | None) -> None:
+        """Give up an attempt: abort the library client, then let its ``connect`` end (it
+        may be waiting on the poll that the abort cancels)."""
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
+        await self._teardown(sio, polite=False)
+        if connecting is not None:
+            await asyncio.wait({connecting}, timeout=self.grace + 1.0)
+            if connecting.done() and not connecting.cancelled():
+                connecting.exception()  # retrieved: it was reported already
 
     async def _teardown(self, sio: socketio.AsyncClient, polite: bool) -> None:
         """End a library client without waiting on an open long-poll; close its session."""
@@ -545,18 +669,46 @@ class SocketIOClient(WithOutbox, Supervised):
     async def _attempt(self) -> Outcome:
         sio = await self._open()
         if sio is None:
-            if self._refused is not None and not (callable(self.auth) or callable(self.token)):
-                return Outcome(H.REFUSED, f"credentials refused: {self._refused}")
-            return Outcome(H.FAILED, str(self.last_error or ""))
+            return self._failed_open()
         opened = await self._session(sio)
         if self._closing.is_set():
             return Outcome(H.CLOSED, "closed by the client")
+        if self._ended_by_server:
+            return Outcome(H.ENDED, self._ended_by_server)
         return Outcome(H.DROPPED if opened else H.FAILED, str(self.last_error or ""))
+
+    def _failed_open(self) -> Outcome:
+        """How an attempt that never connected ended: refused by the server (credentials:
+        ``refused``; anything else: ``fatal``), a 4xx handshake, or worth a retry."""
+        if self._refusals:
+            said = [(ns, *refusal_words(data)) for ns, data in self._refusals.items()]
+            words = "; ".join(f"{ns} refused the connection: {message}"
+                              for ns, message, _code in said)
+            if any(code == "UNAUTHENTICATED" for _ns, _message, code in said):
+                return Outcome(H.REFUSED, f"credentials refused: {words}")
+            return Outcome(H.FATAL, f"{words} (refused by the server: not retrying, as "
+                           "socket.io-client)")
+        error = self.last_error or ConnectionError("connect failed")
+        status = handshake_status(error)
+        if status is not None and status_outcome(status) is H.FATAL:
+            return Outcome(H.FATAL, f"handshake refused: HTTP {status} "
+                           f"({self._status_hint(status)}); not retrying", status)
+        return Outcome(H.FAILED, str(error), status)
+
+    def _status_hint(self, status: int) -> str:
+        """What a refused Engine.IO handshake most likely means."""
+        if status == 404:
+            return f"no Socket.IO server here: check the URL and socketio_path=" \
+                   f"{self.socketio_path!r}"
+        if status == 403 and self.transports[0] == "websocket":
+            return "forbidden: a proxy that blocks WebSocket upgrades answers so; start on " \
+                   "polling, transports=('polling', 'websocket')"
+        return f"check the URL and socketio_path={self.socketio_path!r}"
 
     def _stopped(self, decision: Decision) -> None:
         super()._stopped(decision)
-        if self.failure is not None:
-            self._fail_pending(self.failure)
+        if decision.happened is not H.CLOSED:
+            self._fail_pending(self.failure or self._stopped_error())
 
     async def _session(self, sio: socketio.AsyncClient) -> bool:
         """Run one live link until it is lost; True if it got as far as ``connected``."""

@@ -27,14 +27,20 @@ from rtlab.errors import (
     AuthenticationFailed,
     ClientClosed,
     ConnectionFailed,
+    ConnectTimeout,
     IllegalTransition,
 )
+from rtlab.knobs import positive_or_none
 from rtlab.outbox import until_end
 from rtlab.reconnect import Decision, Do, Happened, Outcome, Reconnect
-from rtlab.state import ERROR, NOTE, STATE, ConnectionState, Event, Timeline
+from rtlab.state import ERROR, NOTE, ConnectionState, StateMachine, Timeline
 
 #: The clients' clock for the core (seconds; only differences matter).
 now = time.monotonic
+
+#: How long ``connect()`` waits unless told otherwise: long enough for a restarting server,
+#: short enough that a mistake (a wrong port) gets an answer instead of a silent cell.
+CONNECT_WAIT = 10.0
 
 
 async def drive(core: Reconnect, *, attempt: Callable[[], Awaitable[Outcome]],
@@ -104,27 +110,48 @@ class Supervised(Reconnecting):
     def _init_supervision(self, timeline: Timeline | None, policy: Policy | None, *,
                           max_attempts: int | None = None,
                           rng: random.Random | int | None = None,
-                          server_delay: float | None = None) -> None:
+                          server_delay: float | None = None,
+                          can_refresh: bool = False) -> None:
         self.timeline = timeline if timeline is not None else Timeline()
-        self._core = Reconnect(policy, self.timeline, max_attempts=max_attempts, rng=rng,
-                               server_delay=server_delay)
-        self._supervisor = None
         self._state_changed = asyncio.Event()
+        self._connected = False  # kept by _on_state: one attribute for the send fast paths
+        machine = StateMachine(self.timeline, on_change=self._on_state)
+        self._core = Reconnect(policy, self.timeline, max_attempts=max_attempts, rng=rng,
+                               server_delay=server_delay, can_refresh=can_refresh,
+                               machine=machine)
+        self._refusal_pending = False  # a refresh after refused credentials is under way
+        self._supervisor = None
         self._closing = asyncio.Event()
         self.last_error: BaseException | None = None
+        self.last_outcome: Outcome | None = None  # how the last finished attempt ended
         self.failure: ConnectionFailed | None = None
         self.stop_reason = ""
-        self.timeline.subscribe(self._on_timeline_event)
 
     # -- the life of the client ----------------------------------------------------------------
     async def _attempt(self) -> Outcome:
         """One attempt of this client's protocol; how it ended (see :func:`drive`)."""
         raise NotImplementedError
 
+    async def _attempt_noted(self) -> Outcome:
+        outcome = await self._attempt()
+        if outcome.reason:
+            self.last_outcome = outcome
+        return outcome
+
+    async def _refresh(self) -> Outcome:
+        """Fresh credentials after a refusal (clients that can refresh override it)."""
+        return Outcome(Happened.FATAL, "no way to refresh the credentials")
+
+    async def _refresh_noted(self) -> Outcome:
+        self._refusal_pending = True
+        outcome = await self._refresh()
+        self._refusal_pending = outcome.happened is not Happened.REFRESHED
+        return outcome
+
     async def _supervise(self) -> None:
         try:
-            decision = await drive(self._core, attempt=self._attempt, pause=self._pause,
-                                   stopping=self._stopping)
+            decision = await drive(self._core, attempt=self._attempt_noted, pause=self._pause,
+                                   refresh=self._refresh_noted, stopping=self._stopping)
         except Exception as exc:  # a bug or a failing callback: say so, and stop
             self.last_error = exc
             decision = self._core.step(Happened.FATAL, now(), f"unexpected failure: {exc!r}")
@@ -150,19 +177,24 @@ class Supervised(Reconnecting):
 
     def _failure(self, decision: Decision) -> ConnectionFailed:
         """The error for a stop in ``error``: refused credentials, or any other failure."""
-        cls = AuthenticationFailed if decision.happened is Happened.REFUSED else ConnectionFailed
+        refused = decision.happened is Happened.REFUSED or self._refusal_pending
+        cls = AuthenticationFailed if refused else ConnectionFailed
         return cls(f"{self.name} stopped in state {decision.state}: {decision.reason}",
                    decision.status)
 
     def _prepare(self) -> None:
         """Called once, just before the supervisor starts (e.g. to open an HTTP client)."""
 
-    async def connect(self, *, wait: bool = True, timeout: float | None = None) -> None:
+    async def connect(self, *, wait: bool = True, timeout: float | None = CONNECT_WAIT) -> None:
         """Start connecting (and reconnecting); with ``wait``, return once connected.
 
-        Raises the client's stop error (:meth:`_stopped_error`) if it stops first, and
-        ``TimeoutError`` if ``timeout`` passes (the client keeps trying).
+        Raises the client's stop error (:meth:`_stopped_error`) if it stops first (a failure
+        no retry can fix stops at once, with the cause), and
+        :class:`~rtlab.errors.ConnectTimeout` (a ``TimeoutError``) naming what the last
+        attempt got if ``timeout`` seconds pass (``None``: wait for ever). The client keeps
+        trying after a timeout, until :meth:`close`.
         """
+        positive_or_none("timeout", timeout)
         if self._closing.is_set():
             raise ClientClosed(f"{self.name} is closed")
         if self._supervisor is None:
@@ -209,9 +241,9 @@ class Supervised(Reconnecting):
         """Messages until the client is closed; any other error is raised."""
         return until_end(self.recv, ClientClosed)
 
-    def _on_timeline_event(self, event: Event) -> None:
-        if event.kind == STATE:
-            self._state_changed.set()
+    def _on_state(self, state: ConnectionState) -> None:
+        self._connected = state is ConnectionState.CONNECTED
+        self._state_changed.set()
 
     def _has_stopped(self) -> bool:
         """True once the supervisor will change no state again."""
@@ -225,7 +257,10 @@ class Supervised(Reconnecting):
                             f"{self.stop_reason or 'closed'}")
 
     async def wait_for(self, state: ConnectionState | str, *, timeout: float | None = None) -> None:
-        """Wait until the client is in ``state``; fail fast if it stops (gives up, closes) first."""
+        """Wait until the client is in ``state``; fail fast if it stops (gives up, closes) first.
+
+        After ``timeout`` seconds: :class:`~rtlab.errors.ConnectTimeout`, saying what the
+        last attempt got."""
         target = ConnectionState(state)
 
         async def waiting() -> None:
@@ -235,4 +270,21 @@ class Supervised(Reconnecting):
                 self._state_changed.clear()
                 await self._state_changed.wait()
 
-        await asyncio.wait_for(waiting(), timeout)
+        try:
+            await asyncio.wait_for(waiting(), timeout)
+        except TimeoutError:
+            assert timeout is not None
+            raise self._timeout_error(target, timeout) from None
+
+    def _timeout_error(self, target: ConnectionState, timeout: float) -> ConnectTimeout:
+        """A timeout that says where the client is and what its last attempt got."""
+        attempts = self._core.attempt
+        tried = f"{attempts} reconnect attempt{'s' if attempts != 1 else ''} so far"
+        last = self.last_outcome
+        if last is not None:
+            got = f"last attempt: {last.reason}"
+        else:
+            got = "the first attempt has not finished yet"
+        return ConnectTimeout(
+            f"{self.name}: not {target.value} after {timeout:g}s (state {self.state.value}, "
+            f"{tried}); {got}. It keeps trying until close().", self.last_error)

@@ -29,6 +29,21 @@ real-time app needs around it, and records every step on a
   acknowledged and are re-sent first, in order, after a reconnect.
 * **Fresh credentials.** ``headers`` may be a callable (sync or async) that is
   called again before every attempt, so a reconnect carries a current token.
+* **Text and binary.** ``send(b"...")`` writes a binary frame; a binary frame
+  in arrives as ``bytes``, untouched. Text frames are decoded as ``decode``
+  says: ``"json"`` (the default) hands out the parsed value when a frame is
+  JSON and the text itself (a ``str``) when it is not, which is a message like
+  any other, not an error; ``"text"`` never parses; ``"envelope"`` asks for
+  typed envelopes (:class:`~rtlab.envelope.Envelope`): a text frame that is not
+  one is recorded as an ``error`` event (with the reason) and not delivered.
+* **Mistakes get an answer.** A failure no retry can fix stops the client at
+  once in ``error`` with a message that names the cause: a URL that is not a
+  WebSocket URL (``http://...``), a handshake answered with a 4xx other than
+  408/429 (a wrong path: 404). A refused port, a timeout or a 5xx is retried
+  (a restarting server looks like that); ``connect()`` waits 10 s by default
+  and its :class:`~rtlab.errors.ConnectTimeout` says what the last attempt got.
+  Every knob is checked when the client is made (a zero or negative interval
+  or timeout is a ``ValueError``).
 * **Bounded inbox.** Unread messages wait in an inbox of ``inbox_size``; when
   nobody reads, the oldest unread go first, counted and noted, never silently.
 * **Clean close.** ``close()`` cancels every task it started and closes the
@@ -49,6 +64,7 @@ rtlab                         ``websockets.asyncio.client.connect``
 ``inbox_size``                ``max_queue`` (frames, and it pushes back on the
                               server instead of dropping)
 ``close()``                   ``close()``; ``close_timeout`` passes through
+``decode``                    none: ``recv()`` returns ``str`` or ``bytes``
 ============================  ===================================================
 """
 
@@ -59,14 +75,15 @@ import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from rtlab.backoff import Policy
 from rtlab.envelope import Envelope
-from rtlab.errors import ClientClosed, ConnectionFailed, QueueFull
+from rtlab.errors import ClientClosed, ConnectionFailed, EnvelopeError, QueueFull
+from rtlab.knobs import positive, positive_or_none
 from rtlab.outbox import Inbox, Outbox, Overflow, WithInbox, WithOutbox
 from rtlab.reconnect import Happened, Outcome
 from rtlab.state import ERROR, FRAME_IN, FRAME_OUT, NOTE, Timeline
@@ -83,12 +100,16 @@ from rtlab.wsconnection import (
 )
 
 HeadersSource = Mapping[str, str] | Callable[[], Mapping[str, str] | Awaitable[Mapping[str, str]]]
+Decode = Literal["json", "text", "envelope"]
+DECODES: tuple[Decode, ...] = ("json", "text", "envelope")
 
 __all__ = ["ClientClosed", "ConnectionFailed", "QueueFull", "ReconnectingWebSocket", "echo_ack"]
 
 
 def echo_ack(message: Any) -> str | None:
     """Acknowledgement rule for an echo server: a frame carrying our id acknowledges it."""
+    if isinstance(message, Envelope):
+        return None if message.type in ("pong", "error") else (message.id or None)
     if isinstance(message, dict) and message.get("type") not in ("pong", "error"):
         ident = message.get("id")
         return None if ident is None else str(ident)
@@ -97,30 +118,51 @@ def echo_ack(message: Any) -> str | None:
 
 @dataclass(slots=True)
 class _Outgoing:
-    text: str
+    text: str | bytes
     id: str | None
     data: Any
 
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _encode(message: Any) -> _Outgoing:
-    """Serialise a message: its text, its id (if any) and what to show in the timeline."""
+    """Serialise a message: its frame (text, or bytes for a binary frame), its id (if any)
+    and what to show in the timeline."""
+    if type(message) is dict:  # the hot path: a JSON object
+        ident = message.get("id")
+        return _Outgoing(_dumps(message), None if ident is None else str(ident), message)
     if isinstance(message, Envelope):
         data = message.to_dict()
-        return _Outgoing(json.dumps(data, separators=(",", ":")), message.id, data)
+        return _Outgoing(_dumps(data), message.id, data)
     if isinstance(message, str):
         return _Outgoing(message, None, message)
-    text = json.dumps(message, separators=(",", ":"))
+    if isinstance(message, bytes | bytearray | memoryview):
+        frame = bytes(message)
+        return _Outgoing(frame, None, frame)
+    text = _dumps(message)
     ident = message.get("id") if isinstance(message, dict) else None
     return _Outgoing(text, None if ident is None else str(ident), message)
+
+
+_loads = json.loads
+
+
+def _decoder(decode: Decode) -> Callable[[str], Any]:
+    """How a text frame becomes a message; raises ValueError for one to refuse. (``json``,
+    the default, is inlined in ``_on_raw``: JSON when it parses, the text when not.)"""
+    if decode == "envelope":
+        return Envelope.from_json
+    return str
 
 
 class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
     """A WebSocket client that reconnects, heartbeats and queues (see the module docs).
 
     Use it as an async context manager or call :meth:`connect` and
-    :meth:`close`. Incoming frames are decoded from JSON (text that is not JSON
-    is delivered as a ``str`` and an ``error`` event is recorded) and handed
-    out in order by :meth:`recv` or ``async for``. The inbox holds the newest
+    :meth:`close`. Incoming frames are decoded as ``decode`` says (module docs:
+    JSON when it is JSON, a ``str`` when not, ``bytes`` for binary frames) and
+    handed out in order by :meth:`recv` or ``async for``. The inbox holds the newest
     ``inbox_size`` unread messages: a notebook that only watches the timeline
     never stalls the link, and every message dropped unread is counted in
     ``inbox_dropped`` and noted on the timeline.
@@ -142,23 +184,30 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
         headers: HeadersSource | None = None,
         connect_timeout: float = 5.0,
         inbox_size: int = 10_000,
+        decode: Decode = "json",
         timeline: Timeline | None = None,
         rng: random.Random | int | None = None,
         name: str = "",
         **connect_options: Any,
     ) -> None:
+        if decode not in DECODES:
+            raise ValueError(f"decode must be one of {DECODES}, got {decode!r}")
         self.url = url
         self.name = name or url
-        self.heartbeat_interval = heartbeat_interval
-        self.heartbeat_timeout = heartbeat_timeout
+        self.heartbeat_interval = positive_or_none("heartbeat_interval", heartbeat_interval)
+        self.heartbeat_timeout = positive("heartbeat_timeout", heartbeat_timeout)
+        self.connect_timeout = positive("connect_timeout", connect_timeout)
         self.ack_id = ack_id
         self.headers = headers
-        self.connect_timeout = connect_timeout
+        self.decode = decode
+        self._json = decode == "json"
+        self._decode_text = _decoder(decode)
         self._outbox: Outbox[_Outgoing] = Outbox(queue_size, overflow)
         self._init_supervision(timeline, policy, max_attempts=max_attempts, rng=rng)
         self._inbox: Inbox[Any] = Inbox(inbox_size, self.timeline)
         self._connect_options = {"close_timeout": CLOSE_TIMEOUT, **connect_options}
-        self._close_timeout = self._connect_options["close_timeout"] or CLOSE_TIMEOUT
+        self._close_timeout = positive_or_none(
+            "close_timeout", self._connect_options["close_timeout"]) or CLOSE_TIMEOUT
         self._ws: ClientConnection | None = None
         self._wake_sender = asyncio.Event()
         self._sending = False
@@ -167,23 +216,54 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
     # -- public API ---------------------------------------------------------
 
     async def send(self, message: Any) -> None:
-        """Send a message (an :class:`Envelope`, a JSON-able value, or text).
+        """Send a message: an :class:`Envelope` or a JSON-able value (as JSON text), a
+        ``str`` (as it is), or ``bytes`` (a binary frame).
 
         Written at once when connected and nothing is queued ahead of it;
         otherwise queued and flushed in order after the next (re)connect.
         Raises :class:`~rtlab.errors.QueueFull` when the queue is full and
         ``overflow`` is ``"reject"``.
         """
+        outbox = self._outbox
+        ws = self._ws
+        if (self._connected and ws is not None and not self._sending and not outbox.queued
+                and self.ack_id is None):  # (close() clears _connected first)
+            # The fast path: connected, nothing waits ahead, nothing to track: write now.
+            # (What put + _write do, inline: it counts as pending while it is written; if
+            # the link breaks under it, it waits at the head for the next link.)
+            if type(message) is dict:  # the common case, without building an _Outgoing
+                text, data = _dumps(message), message
+            else:
+                item = _encode(message)
+                text, data = item.text, item.data
+            outbox.writing += 1
+            self._sending = True
+            try:
+                await ws.send(text)
+            except BaseException as exc:
+                outbox.writing -= 1
+                outbox.queued.appendleft(_Outgoing(text, None, data))  # no ack tracks it
+                self._wake_sender.set()
+                if isinstance(exc, ConnectionClosed):
+                    return  # it goes again on the next link
+                raise
+            finally:
+                self._sending = False
+            outbox.writing -= 1
+            self.timeline.frame(FRAME_OUT, data)
+            if outbox.queued:  # sent meanwhile, queued behind this one: the sender's turn
+                self._wake_sender.set()
+            return
         if self._closing.is_set():
             raise ClientClosed(f"{self.name} is closed: message not sent")
+        if self._supervisor is not None and self._supervisor.done():
+            raise self._stopped_error()  # stopped for good (a fatal failure, gave up)
         item = _encode(message)
-        outbox = self._outbox
         dropped = outbox.put(item)
         if dropped is not None:
             self.timeline.record(NOTE, data=dropped.data, detail="queue full: dropped oldest")
-        ws = self._ws
         if ws is not None and not self._sending and self.connected and outbox.queued[0] is item:
-            # Fast path: nothing is waiting ahead of us, write directly.
+            # Nothing is waiting ahead of us: write directly.
             await self._write(ws)
             if outbox.queued:
                 self._wake_sender.set()
@@ -192,6 +272,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
 
     async def close(self) -> None:
         """Stop for good: cancel reconnects and heartbeats, close the socket, end ``recv``."""
+        self._connected = False  # no more fast-path sends
         self._closing.set()
         self._wake_sender.set()
         self._inbox.end(ClientClosed(f"{self.name} is closed"))
@@ -211,7 +292,8 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
                                        **self._connect_options)
         if isinstance(opened, OpenFailed):
             self.last_error = opened.error
-            return Outcome(Happened.FAILED, str(opened.error), opened.status)
+            return Outcome(Happened.FATAL if opened.fatal else Happened.FAILED,
+                           opened.detail, opened.status)
         self._ws = opened
         self.connections += 1
         requeued = self._outbox.requeue()
@@ -258,12 +340,20 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
 
     def _on_raw(self, raw: str | bytes) -> None:
         """One incoming message: decode, record, settle its ack, deliver. Never raises."""
-        try:
-            message = json.loads(raw)
-        except ValueError:
-            message = raw
-            self.timeline.record(ERROR, data=raw, detail="frame is not JSON")
-        self.timeline.record(FRAME_IN, data=message)
+        if type(raw) is not str:
+            message = raw  # a binary frame: bytes, as they came
+        elif self._json:
+            try:
+                message = _loads(raw)
+            except ValueError:
+                message = raw  # not JSON: a message all the same
+        else:
+            try:
+                message = self._decode_text(raw)
+            except (EnvelopeError, ValueError) as exc:
+                self.timeline.record(ERROR, data=raw, detail=f"not an envelope: {exc}")
+                return
+        self.timeline.frame(FRAME_IN, message)
         if self.ack_id is not None and self._outbox.in_flight:
             try:
                 acked = self.ack_id(message)
@@ -284,7 +374,7 @@ class ReconnectingWebSocket(WithOutbox, WithInbox, Supervised):
             return False  # it goes again on the next link
         finally:
             self._sending = False
-        self.timeline.record(FRAME_OUT, data=item.data)
+        self.timeline.frame(FRAME_OUT, item.data)
         return True
 
     @staticmethod

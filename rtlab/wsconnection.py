@@ -19,13 +19,22 @@ things around one connection:
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+)
 from websockets.frames import Frame, Opcode
 
+from rtlab.reconnect import Happened, status_outcome
 from rtlab.sources import resolve
 from rtlab.state import ERROR, NOTE, Timeline
 
@@ -47,32 +56,80 @@ class TappedConnection(ClientConnection):
 
     def process_event(self, event: object) -> None:
         tap = self.tap
-        if (
-            tap is not None
-            and isinstance(event, Frame)
-            and event.fin
-            and event.opcode in (Opcode.TEXT, Opcode.BINARY)
-            and not len(self.recv_messages.frames)
-        ):
-            if event.opcode is Opcode.BINARY:
-                tap(bytes(event.data))
-                return
-            try:
-                text = bytes(event.data).decode()
-            except UnicodeDecodeError:
-                pass  # let websockets fail the connection with 1007
-            else:
-                tap(text)
-                return
+        if tap is not None and type(event) is Frame and event.fin:
+            opcode = event.opcode
+            if (opcode is _TEXT or opcode is _BINARY) and not self.recv_messages.frames:
+                data = event.data
+                if type(data) is not bytes:
+                    data = bytes(data)
+                if opcode is _BINARY:
+                    tap(data)
+                    return
+                try:
+                    text = data.decode()
+                except UnicodeDecodeError:
+                    pass  # let websockets fail the connection with 1007
+                else:
+                    tap(text)
+                    return
         super().process_event(event)  # type: ignore[arg-type]
 
 
+_TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
+
+
 class OpenFailed(NamedTuple):
-    """Why a handshake failed: the exception, in words, and the HTTP status if refused."""
+    """Why a handshake failed: the exception, in words, the HTTP status if the server
+    answered one, and whether a retry could help (``fatal``: it cannot)."""
 
     error: BaseException
     detail: str
     status: int | None = None
+    fatal: bool = False
+
+
+#: What a refusal most often means, for the statuses a student meets.
+_STATUS_HINTS = {
+    400: "the server did not accept this WebSocket request",
+    401: "the endpoint wants credentials",
+    403: "forbidden: credentials refused, a path the server does not serve, or a proxy "
+         "that blocks WebSocket upgrades",
+    404: "no WebSocket endpoint at this path: check the URL's path",
+    426: "the server wants another protocol version",
+}
+
+
+def describe_failure(exc: BaseException, url: str, connect_timeout: float) -> OpenFailed:
+    """Sort a failed opening handshake into retry or stop, with a message that names the
+    cause: a bad URL or a 4xx answer (other than 408/429) will not change by asking again;
+    a refused port, a timeout, a 5xx or a link lost mid-handshake may."""
+    if isinstance(exc, InvalidURI):
+        return OpenFailed(exc, f"not a WebSocket URL: {exc.uri!r}: {exc.msg} (a WebSocket "
+                          "URL looks like ws://host:port/path or wss://...)", None, True)
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        status = response.status_code
+        words = f"HTTP {status} {response.reason_phrase}".rstrip()
+        hint = _STATUS_HINTS.get(status) or (
+            "an HTTP endpoint, not a WebSocket one" if status < 400 else "")
+        fatal = status_outcome(status) is Happened.FATAL
+        tail = "; not retrying" if fatal else ""
+        return OpenFailed(exc, f"handshake refused: {words}" + (f" ({hint})" if hint else "")
+                          + tail, status, fatal)
+    if isinstance(exc, InvalidMessage):  # the link went away mid-handshake: worth a retry
+        return OpenFailed(exc, f"handshake failed: {exc}")
+    if isinstance(exc, InvalidHandshake):  # a server that does not speak WebSocket properly
+        return OpenFailed(exc, f"handshake failed: {exc}; not retrying", None, True)
+    if isinstance(exc, ConnectionRefusedError):
+        where = urlsplit(url).netloc or url
+        return OpenFailed(exc, f"connection refused: nothing is listening on {where} "
+                          "(is the server running?)")
+    if isinstance(exc, TimeoutError):
+        return OpenFailed(exc, f"no handshake within connect_timeout={connect_timeout:g}s")
+    if isinstance(exc, socket.gaierror):
+        host = urlsplit(url).hostname or url
+        return OpenFailed(exc, f"cannot resolve host {host!r}: {exc.strerror or exc}")
+    return OpenFailed(exc, f"connect failed: {exc!r}")
 
 
 async def open_connection(url: str, timeline: Timeline, *, connect_timeout: float,
@@ -97,13 +154,9 @@ async def open_connection(url: str, timeline: Timeline, *, connect_timeout: floa
         )
     except asyncio.CancelledError:
         raise
-    except InvalidStatus as exc:
-        status = exc.response.status_code
-        failed = OpenFailed(exc, f"handshake refused: HTTP {status}", status)
-        timeline.record(ERROR, data=status, detail=failed.detail)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, none is swallowed
-        failed = OpenFailed(exc, f"connect failed: {exc!r}")
-        timeline.record(ERROR, detail=failed.detail)
+        failed = describe_failure(exc, url, connect_timeout)
+    timeline.record(ERROR, data=failed.status, detail=failed.detail)
     return failed
 
 
@@ -177,5 +230,5 @@ async def close_socket(ws: ClientConnection, timeout: float = CLOSE_TIMEOUT) -> 
         ws.transport.abort()
 
 
-__all__ = ["CLOSE_TIMEOUT", "OpenFailed", "TappedConnection", "close_socket", "heartbeat",
-           "open_connection", "read_messages", "run_session"]
+__all__ = ["CLOSE_TIMEOUT", "OpenFailed", "TappedConnection", "close_socket", "describe_failure",
+           "heartbeat", "open_connection", "read_messages", "run_session"]

@@ -207,7 +207,9 @@ class FanoutServer(GuardedServer):
     (``client_manager`` may be another manager made with :func:`fast`)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        manager = kwargs.setdefault("client_manager", FanoutManager())
+        manager = kwargs.get("client_manager")
+        if manager is None:
+            manager = kwargs["client_manager"] = FanoutManager()
         if isinstance(manager, FanoutManager):
             manager.fast_fanout = enabled()
         super().__init__(**kwargs)

@@ -96,7 +96,7 @@ class Pump:
         loop = asyncio.get_running_loop()
         feed = self.feed
         while self.readers:
-            await asyncio.sleep(max(feed.due(feed.latest + 1) - loop.time(), 0.0))
+            await feed.wait(feed.latest + 1, loop.time())  # its clock, or its Redis stream
             self.deliver(loop.time())
 
     def deliver(self, now: float) -> int:

@@ -16,10 +16,18 @@ The documents are the chapter's own text. What goes wrong when they run, with th
 4. **Errors hide data.** The builder checks ``hasException`` (l.311-316) before looking at
    data, so with ``ErrorPolicy.all`` (the config's default, l.83) partial data that came
    with an error is thrown away and only the error is shown (:func:`chapter_builder`).
-5. A poll interval of five minutes on a ``cacheFirst`` query (l.301-302): every poll goes
-   to the network, whatever the cache holds, while the comment "Try cache, then network"
-   describes only the first paint (cache-first never asks the network when the cache can
-   answer).
+5. **A widget that does not build.** ``UserProfileQuery`` asks ``FetchPolicy.cacheFirst``
+   with ``pollInterval: Duration(minutes: 5)`` (l.301-302). graphql_flutter refuses a poll
+   on ``cacheFirst`` or ``cacheOnly``: ``Query`` builds its ``ObservableQuery`` through
+   ``client.watchQuery(options.asWatchQueryOptions())`` (``fetchResults: true``, so
+   ``eagerlyFetchResults``), whose constructor calls ``fetchResults()``, which starts the
+   fetch and then ``startPolling(pollInterval)``, which throws (graphql
+   ``observable_query.dart``; ``QueryManager.watchQuery`` registers the query only after
+   the constructor returns). The exception escapes while the widget mounts: Flutter puts
+   its error widget in the profile's place, the builder never runs, and "Refetch every 5
+   minutes" never happens (:class:`CacheFirstPollingError`). Only with the poll removed
+   does the widget build (:meth:`ChapterUserProfile.without_poll`); it then never
+   refreshes what the cache holds.
 """
 
 from __future__ import annotations
@@ -35,6 +43,32 @@ from rtlab.graphql.documents import CacheError, add_typename, parse_document
 # The chapter's names for its documents (one verbatim copy lives in rtlab.chapter.documents).
 FETCH_USER_QUERY = GET_USER
 CREATE_POST_MUTATION = CREATE_POST
+
+CHAPTER_FETCH_POLICY = "cache-first"  # fetchPolicy: FetchPolicy.cacheFirst (l.301)
+CHAPTER_POLL_INTERVAL = 300.0  # pollInterval: Duration(minutes: 5) (l.302), in seconds
+
+#: What graphql_flutter's ``ObservableQuery.startPolling`` throws, word for word.
+CACHE_FIRST_POLLING = ("Queries that specify the cacheFirst and cacheOnly fetch policies "
+                       "cannot also be polling queries.")
+
+
+class CacheFirstPollingError(Exception):
+    """graphql_flutter's refusal to poll a ``cacheFirst`` or ``cacheOnly`` query.
+
+    Dart throws a plain ``Exception`` with :data:`CACHE_FIRST_POLLING`; this class gives
+    the port's version a name to catch.
+    """
+
+
+def refuse_cache_first_poll(fetch_policy: str, poll_interval: float | None) -> None:
+    """``ObservableQuery.startPolling``'s check: no poll on ``cache-first`` / ``cache-only``.
+
+    ``fetchResults`` starts polling only for an interval above zero, so ``None`` and ``0``
+    pass, as they do there. (Apollo Client 3 has no such rule: see
+    :meth:`rtlab.graphql.client.GraphQLClient.watch_query`.)
+    """
+    if poll_interval and fetch_policy in ("cache-first", "cache-only"):
+        raise CacheFirstPollingError(CACHE_FIRST_POLLING)
 
 
 def update_query(existing: Mapping[str, Any] | None,
@@ -104,14 +138,33 @@ def chapter_builder(result: QueryResult) -> str:
 
 
 class ChapterUserProfile:
-    """``UserProfileQuery`` for one user: cache-first, and the chapter's ``fetchMore``."""
+    """``UserProfileQuery`` for one user: the chapter's options, and its ``fetchMore``.
 
-    def __init__(self, client: GraphQLClient, user_id: str) -> None:
+    As written (``cacheFirst`` and a five-minute ``pollInterval``, seed l.299-302) it does
+    not build: the constructor raises :class:`CacheFirstPollingError`, where
+    graphql_flutter's ``ObservableQuery`` constructor throws (``fetchResults`` ->
+    ``startPolling``, ``packages/graphql/lib/src/core/observable_query.dart``,
+    zino-hofmann/graphql-flutter e909a775). One difference: graphql_flutter has already
+    started the first fetch when it throws (on a cache miss the request still goes out and
+    its answer reaches the cache, for no widget); the port refuses before sending anything.
+
+    :meth:`without_poll` builds it as the chapter would after deleting ``pollInterval``:
+    cache-first, no poll, so nothing ever refreshes what the cache holds.
+    """
+
+    def __init__(self, client: GraphQLClient, user_id: str, *,
+                 poll_interval: float | None = CHAPTER_POLL_INTERVAL) -> None:
+        refuse_cache_first_poll(CHAPTER_FETCH_POLICY, poll_interval)
         self.client = client
         self.user_id = user_id
         self.query: ObservableQuery = client.watch_query(
-            FETCH_USER_QUERY, {"userId": user_id}, fetch_policy="cache-first"
+            FETCH_USER_QUERY, {"userId": user_id}, fetch_policy=CHAPTER_FETCH_POLICY
         )
+
+    @classmethod
+    def without_poll(cls, client: GraphQLClient, user_id: str) -> ChapterUserProfile:
+        """The widget with ``pollInterval`` deleted: the one change that lets it build."""
+        return cls(client, user_id, poll_interval=None)
 
     async def load_more(self) -> list[str]:
         """``fetchMore(variables: {'limit': 10, 'offset': 10}, updateQuery: ...)``, as

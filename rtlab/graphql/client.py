@@ -330,7 +330,16 @@ class GraphQLClient:
                     fetch_policy: str | None = None, error_policy: str | None = None,
                     poll_interval: float | None = None,
                     operation_name: str | None = None) -> ObservableQuery:
-        """A live query: fetched now (in a task), then kept in step with the cache."""
+        """A live query: fetched now (in a task), then kept in step with the cache.
+
+        ``fetch_policy`` decides the first fetch only. With ``poll_interval`` every poll
+        asks the network, ``network-only`` (``no-cache`` for a ``no-cache`` query),
+        whatever the first fetch's policy: Apollo Client 3's rule
+        (``ObservableQuery.updatePolling``), so ``cache-first`` plus a poll means a
+        cached first paint, then a refresh every interval. Apollo Client 2 and
+        graphql_flutter refuse a poll on ``cache-first`` / ``cache-only`` instead
+        (:mod:`rtlab.chapter.graphql_operations`, point 5).
+        """
         doc, name, checked = self._prepare(document, variables, operation_name)
         query = ObservableQuery(self, doc, name, dict(variables or {}), checked,
                                 fetch_policy or self.fetch_policy,
@@ -484,11 +493,18 @@ class ObservableQuery:
         return self.result
 
     async def refetch(self, variables: Mapping[str, Any] | None = None) -> QueryResult:
-        """Ask the network again (``network-only``), optionally with changed variables."""
+        """Ask the network again (``network-only``; ``no-cache`` for a ``no-cache`` query),
+        optionally with changed variables."""
         if variables:
             self._set_variables({**self._given, **variables})
         self._emit(replace(self.result, loading=True))
-        return await self._spawn(self._run("network-only"))
+        return await self._spawn(self._run(self._network_policy))
+
+    @property
+    def _network_policy(self) -> str:
+        """What a refetch or a poll asks with: the network, storing the answer unless this
+        query stores nothing (Apollo Client 3 and graphql_flutter keep ``no-cache``)."""
+        return "no-cache" if self.fetch_policy == "no-cache" else "network-only"
 
     def _set_variables(self, given: dict[str, Any]) -> None:
         op = operation_of(self.document, None if self.name == "(anonymous)" else self.name)
@@ -508,7 +524,7 @@ class ObservableQuery:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self._run("network-only")
+                await self._run(self._network_policy)
             except Exception as exc:  # a bad poll is shown as an error; the next one tries again
                 self._emit(replace(self.result, network_error=exc, loading=False))
 

@@ -18,11 +18,14 @@ records on :class:`~rtlab.state.Timeline`\\ s so widgets and tests can watch:
   there is no ``refresh``, if it fails, if it hands back the refused payload, or if the
   refreshed credentials are refused too (a 4403 before or within ``auth_window`` seconds of
   the acknowledgement), the link gives up: every subscription ends with
-  :class:`~rtlab.errors.AuthenticationFailed` saying what the server said. Close codes
-  that name a client error (:func:`~rtlab.graphql.wsprotocol.close_kind` ``fatal``) stop
-  at once with :class:`~rtlab.errors.ConnectionFailed`. A session that lived longer
-  than ``auth_window`` before its 4403 (a token that *expired*) counts as a fresh failure,
-  so a long stream refreshes as often as its tokens expire.
+  :class:`~rtlab.errors.AuthenticationFailed` saying what the server said. A session that
+  lived longer than ``auth_window`` before its 4403 (a token that *expired*) counts as a
+  fresh failure, so a long stream refreshes as often as its tokens expire.
+* **What cannot get better, stops.** Close codes that name the client's own mistake
+  (:func:`~rtlab.graphql.wsprotocol.close_kind` ``fatal``: 4400, 4401, 4406, 4409, 4429,
+  as the graphql-ws client decides) and handshakes no retry can fix (a URL that is not a
+  WebSocket URL, a 4xx answer other than 408/429: a wrong path) stop at once: every
+  subscription ends with :class:`~rtlab.errors.ConnectionFailed` naming the cause.
 * **Heartbeat with a stated bound.** Every ``heartbeat_interval`` seconds a ``ping``
   (the protocol's own on graphql-transport-ws, so the GraphQL handler itself must answer;
   a WebSocket ping frame on legacy graphql-ws, which has none); no ``pong`` within
@@ -33,10 +36,14 @@ records on :class:`~rtlab.state.Timeline`\\ s so widgets and tests can watch:
   its states and its events. A subscription is ``connected`` once its ``subscribe`` was
   written on an acknowledged connection (the protocol has no per-subscription ack; a
   refusal arrives as ``error`` and moves it to ``error``), ``reconnecting`` while the link
-  is down, ``disconnected`` when cancelled or completed.
+  is down, ``disconnected`` when cancelled or completed. A refusal is not an event: it is
+  an ``error`` on the subscription's timeline, ``events`` does not count it, and
+  :meth:`Subscription.wait_live` raises :class:`~rtlab.errors.SubscriptionRefused`.
 * **Independent lifetimes.** Cancelling one subscription (``complete`` to the server)
   leaves the others running; when none remain the socket is closed, and the next
-  subscription opens a new one.
+  subscription opens a new one. A subscription started while the idle socket is being
+  closed (right after the last one completed) waits for that close and opens the next
+  socket at once: the supervisor alone decides when a socket ends.
 
 Why on ``websockets`` rather than gql's ``WebsocketsTransport``: gql's transport takes a
 fixed ``init_payload`` at construction, ends every subscription when its socket drops and
@@ -68,6 +75,7 @@ rtlab                      gql
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -82,6 +90,7 @@ from rtlab.errors import (
     ConnectionFailed,
     NetworkError,
     SubscriptionClosed,
+    SubscriptionRefused,
 )
 from rtlab.graphql.links import ForwardStream, Link, Operation, Response
 from rtlab.graphql.wsprotocol import (
@@ -93,6 +102,7 @@ from rtlab.graphql.wsprotocol import (
     close_kind,
     describe_close,
 )
+from rtlab.knobs import non_negative, positive, positive_or_none
 from rtlab.outbox import Inbox, WithInbox, until_end
 from rtlab.reconnect import Decision, Happened, Outcome, Reconnect
 from rtlab.sources import resolve
@@ -125,6 +135,10 @@ Refresh = Callable[[], Any]
 S = ConnectionState
 H = Happened
 
+#: How long :meth:`Subscription.wait_live` gives the server to refuse a ``subscribe`` (the
+#: protocol acknowledges none; a refusal comes back within a round trip).
+SETTLE = 0.1
+
 
 class Subscription(WithInbox):
     """One subscription of a :class:`WebSocketLink`: an async iterator of :class:`Response`.
@@ -138,9 +152,11 @@ class Subscription(WithInbox):
     there).
 
     Iteration ends when the server completes the subscription, after a GraphQL ``error``
-    (yielded as a response with ``errors``), or when it is cancelled; it raises
-    :class:`~rtlab.errors.ConnectionFailed` (:class:`~rtlab.errors.AuthenticationFailed`
-    for refused credentials) when the link gave up.
+    (yielded as a response with ``errors``; then ``refusal`` holds it as a
+    :class:`~rtlab.errors.SubscriptionRefused`, and ``events`` does not count it), or when
+    it is cancelled; it raises :class:`~rtlab.errors.ConnectionFailed`
+    (:class:`~rtlab.errors.AuthenticationFailed` for refused credentials) when the link
+    gave up.
     """
 
     def __init__(self, link: WebSocketLink, op: Operation, ident: str, inbox_size: int) -> None:
@@ -156,7 +172,9 @@ class Subscription(WithInbox):
         self.events = 0
         self.subscribes = 0  # how many times ``subscribe`` went on the wire (once per connection)
         self.error: BaseException | None = None
+        self.refusal: SubscriptionRefused | None = None
         self._sent_on = 0  # the connection number it was last sent on
+        self._sent_at = 0.0  # when (on the clients' clock) it was last sent
 
     def __repr__(self) -> str:
         return f"<Subscription {self.id} {self.name} {self.state.value} events={self.events}>"
@@ -176,14 +194,28 @@ class Subscription(WithInbox):
     # -- from the link -------------------------------------------------------------------------
     def _push(self, response: Response) -> None:
         self.events += 1
-        self.timeline.record(FRAME_IN, data=response.data if not response.errors
-                             else {"errors": response.errors})
+        self.timeline.frame(FRAME_IN, response.data if not response.errors
+                            else {"errors": response.errors})
+        self._hand_out(response)
+
+    def _hand_out(self, response: Response) -> None:
+        """To the listeners (the GraphQL client writes its cache there), then the inbox."""
         for listener in self.listeners:
             try:
                 listener(response)
             except Exception as exc:  # noqa: BLE001 - a listener must not kill the stream
                 self.timeline.record(ERROR, detail=f"listener failed: {exc!r}")
         self._inbox.put(response)
+
+    def _refuse(self, errors: list[dict[str, Any]]) -> None:
+        """The server answered ``subscribe`` with ``error``: not an event, an end."""
+        message = "; ".join(str(e.get("message", e)) for e in errors) or "no message"
+        detail = f"refused by the server: {message}"
+        self.timeline.record(ERROR, data={"errors": errors}, detail=detail)
+        self._hand_out(Response(None, errors))
+        self._finish(None, S.ERROR, detail)
+        self.refusal = SubscriptionRefused(f"{self.name} was {detail}", errors)
+        self.error = self.refusal
 
     def _finish(self, error: BaseException | None, state: ConnectionState, detail: str) -> None:
         if not self.active:
@@ -202,10 +234,39 @@ class Subscription(WithInbox):
     def __aiter__(self) -> AsyncIterator[Response]:
         return until_end(self.next, finish=self.cancel)
 
-    async def wait_live(self, timeout: float | None = 10.0) -> None:
-        """Wait until ``subscribe`` is on an acknowledged connection (state ``connected``)."""
-        await until(self.timeline, lambda _t: self.state is S.CONNECTED or not self.active,
-                    timeout)
+    async def wait_live(self, timeout: float | None = 10.0, settle: float = SETTLE) -> None:
+        """Wait until the subscription is live: its ``subscribe`` is on an acknowledged
+        connection (state ``connected``) and the server did not refuse it within ``settle``
+        seconds of sending (the first result ends that wait at once).
+
+        The protocol acknowledges no ``subscribe``: a refusal (a validation error, a
+        missing variable) comes back as ``error`` within a round trip, so ``settle`` is
+        the time given to it. Raises :class:`~rtlab.errors.SubscriptionRefused` with the
+        server's message when it was refused, :class:`~rtlab.errors.SubscriptionClosed`
+        when it ended otherwise first (the link gave up, it completed or was cancelled),
+        ``TimeoutError`` after ``timeout`` seconds.
+        """
+        positive_or_none("timeout", timeout)
+        non_negative("settle", settle)
+        deadline = None if timeout is None else now() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - now())
+
+        while self.active:
+            await until(self.timeline,
+                        lambda _t: self.state is S.CONNECTED or not self.active, left())
+            grace = self._sent_at + settle - now()
+            if self.state is S.CONNECTED and not self.events and grace > 0:
+                remaining = left()
+                with contextlib.suppress(TimeoutError):
+                    await until(self.timeline,
+                                lambda _t: bool(self.events) or self.state is not S.CONNECTED,
+                                grace if remaining is None else min(grace, remaining))
+            if self.state is S.CONNECTED or not self.active:
+                break
+        if self.refusal is not None:
+            raise self.refusal
         if self.state is not S.CONNECTED:
             raise SubscriptionClosed(f"{self.name} ended in state {self.state.value}: "
                                      f"{self.error!r}")
@@ -235,6 +296,9 @@ class _SessionEnd:
         self.reason = ""
         self.error: BaseException | None = None
         self.payload: Any = None
+        self.idle = False  # ended because no subscription was left
+        self.fatal = False  # a handshake no retry can fix
+        self.status: int | None = None  # the HTTP status of a refused handshake
 
     def describe(self) -> str:
         if self.error is not None and self.code is None:
@@ -243,6 +307,8 @@ class _SessionEnd:
 
     def outcome(self) -> Outcome:
         """What the reconnect core hears: refused credentials, a client error, or a drop."""
+        if self.fatal:
+            return Outcome(H.FATAL, self.describe(), self.status)
         kind = close_kind(self.code) if self.code is not None else "retry"
         if kind == "auth":
             return Outcome(H.REFUSED, self.describe(), self.code)
@@ -280,17 +346,17 @@ class WebSocketLink(Reconnecting, Link):
     ) -> None:
         if subprotocol not in SUBPROTOCOLS:
             raise ValueError(f"subprotocol must be one of {SUBPROTOCOLS}, got {subprotocol!r}")
-        if inbox_size < 0:
-            raise ValueError(f"inbox_size must be >= 0, got {inbox_size}")
+        if isinstance(inbox_size, bool) or not isinstance(inbox_size, int) or inbox_size < 0:
+            raise ValueError(f"inbox_size must be an integer >= 0, got {inbox_size!r}")
         self.url = url
         self.init_payload = init_payload
         self.refresh = refresh
         self.subprotocol = subprotocol
-        self.heartbeat_interval = heartbeat_interval
-        self.heartbeat_timeout = heartbeat_timeout
-        self.auth_window = auth_window
-        self.connect_timeout = connect_timeout
-        self.ack_timeout = ack_timeout
+        self.heartbeat_interval = positive_or_none("heartbeat_interval", heartbeat_interval)
+        self.heartbeat_timeout = positive("heartbeat_timeout", heartbeat_timeout)
+        self.auth_window = non_negative("auth_window", auth_window)
+        self.connect_timeout = positive("connect_timeout", connect_timeout)
+        self.ack_timeout = positive("ack_timeout", ack_timeout)
         self.inbox_size = inbox_size
         self.name = name
         self.timeline = timeline if timeline is not None else Timeline()
@@ -302,6 +368,8 @@ class WebSocketLink(Reconnecting, Link):
         self._ws: ClientConnection | None = None
         self._proto = Protocol(subprotocol)
         self._acked = False
+        self._idle = asyncio.Event()  # set when the last subscription went away
+        self._winding_down = False  # the live socket is closing: no subscription left
         self._supervisor: asyncio.Task[None] | None = None
         self._pong: asyncio.Future[None] | None = None
         self._next_payload: Any = None
@@ -339,7 +407,7 @@ class WebSocketLink(Reconnecting, Link):
         sub._to(S.CONNECTING)
         self.timeline.record(NOTE, data={"id": sub.id, "operation": sub.name},
                              detail=f"subscription {sub.id} added")
-        if self._ws is not None and self._acked:
+        if self._ws is not None and self._acked and not self._winding_down:
             asyncio.get_running_loop().create_task(self._send_subscribe(self._ws, sub))
         self._ensure_running()
         return sub
@@ -375,36 +443,67 @@ class WebSocketLink(Reconnecting, Link):
         sub._finish(None, S.DISCONNECTED, "cancelled by the client")
         self.timeline.record(NOTE, data={"id": sub.id, "operation": sub.name},
                              detail=f"subscription {sub.id} cancelled")
-        await self._shutdown(complete=[sub]) if len(self._subs) == 1 else await self._complete(sub)
+        await self._complete(sub)
+        if not self._subs:
+            await self._wind_down()
+
+    def _forget(self, ident: str) -> Subscription | None:
+        """Take a subscription off the link; the last one going wakes the idle watcher."""
+        sub = self._subs.pop(ident, None)
+        if not self._subs:
+            self._idle.set()
+        return sub
 
     async def _complete(self, sub: Subscription) -> None:
-        self._subs.pop(sub.id, None)
+        """Send ``complete`` for ``sub`` if the server has it on this connection, then
+        take it off the link."""
         ws = self._ws
-        if ws is not None and self._acked and sub._sent_on == self.connections:
+        if (ws is not None and self._acked and sub._sent_on == self.connections
+                and not self._winding_down):
             frame = self._proto.complete(sub.id)
             try:
                 await ws.send(frame)
                 self.timeline.record(FRAME_OUT, data={"type": "complete", "id": sub.id})
             except ConnectionClosed:
                 pass  # the socket is gone: the server forgets the subscription anyway
+        if self._subs.get(sub.id) is sub:
+            self._forget(sub.id)
+
+    async def _wind_down(self) -> None:
+        """The last subscription went away: end the socket and the supervisor. A live
+        session ends by itself (its idle watcher wakes); a link still connecting or waiting
+        to reconnect is stopped at once. Returns early if a new subscription arrives."""
+        task = self._supervisor
+        if task is None or task.done():
+            return
+        if self._core.state is S.CONNECTED:
+            self._idle.set()
+            await until(self.timeline,
+                        lambda _t: self._supervisor is not task or bool(self._subs))
+        else:
+            await self._stop(task, "no subscription left")
+
+    async def _stop(self, task: asyncio.Task[None], reason: str) -> None:
+        """Cancel the supervisor ``task``; the link is ``disconnected`` before anything else
+        runs, so a subscription made meanwhile starts a fresh life, not a clash."""
+        if self._supervisor is task:
+            self._supervisor = None
+        task.cancel()
+        self._core.step(H.CLOSED, now(), reason)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     async def _shutdown(self, complete: list[Subscription]) -> None:
-        """No subscription left: complete the last ones, stop the supervisor, close the socket."""
+        """``close()``: complete the last subscriptions, stop the supervisor, close the
+        socket (the session closes its own on the way out)."""
         for sub in complete:
             await self._complete(sub)
         self._subs.clear()
-        task, self._supervisor = self._supervisor, None
+        task = self._supervisor
         if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - recorded already
-                pass
-        ws, self._ws = self._ws, None
-        if ws is not None:
-            await close_socket(ws)
-        self._acked = False
-        self._core.step(H.CLOSED, now(), "no subscription left")
+            await self._stop(task, "closed by the client")
+        else:
+            self._core.step(H.CLOSED, now(), "closed by the client")
 
     def _give_up(self, decision: Decision) -> None:
         """The core said stop in ``error``: every subscription ends with the reason."""
@@ -419,26 +518,35 @@ class WebSocketLink(Reconnecting, Link):
 
     # -- the connection loop: what the reconnect core decides -------------------------------------
     async def _supervise(self) -> None:
+        """Lives of the link, one after another, while subscriptions want one: a life ends
+        when the core says stop; subscriptions that arrived while an idle socket closed
+        start the next life at once."""
+        me = asyncio.current_task()
         try:
-            try:
-                decision = await drive(self._core, attempt=self._attempt, pause=asyncio.sleep,
-                                       refresh=self._refresh, stopping=self._stopping)
-            except Exception as exc:  # a bug or a failing callback: say so, and stop
-                decision = self._core.step(H.FATAL, now(), f"unexpected failure: {exc!r}")
-            if decision.happened is not H.CLOSED:
-                self._give_up(decision)
+            while True:
+                try:
+                    decision = await drive(self._core, attempt=self._attempt,
+                                           pause=asyncio.sleep, refresh=self._refresh,
+                                           stopping=self._stopping)
+                except Exception as exc:  # a bug or a failing callback: say so, and stop
+                    decision = self._core.step(H.FATAL, now(), f"unexpected failure: {exc!r}")
+                if decision.happened is not H.CLOSED:
+                    self._give_up(decision)
+                    return
+                if not self._subs:
+                    return
+                self.timeline.record(NOTE, detail="a subscription arrived while the idle "
+                                     "socket closed: opening a new one")
         finally:
-            ws, self._ws = self._ws, None
-            self._acked = False
-            if ws is not None:
-                await close_socket(ws)
+            if self._supervisor is me:
+                self._supervisor = None
 
     def _stopping(self) -> str:
         return "" if self._subs else "no subscription left"
 
     async def _attempt(self) -> Outcome:
         end = await self._session()
-        if not self._subs:
+        if end.idle or not self._subs:
             return Outcome(H.CLOSED, "no subscription left")
         self.last_error = end.error or ConnectionError(end.describe())
         outcome = end.outcome()
@@ -481,7 +589,9 @@ class WebSocketLink(Reconnecting, Link):
                                    subprotocols=[self.subprotocol], max_size=2**22)
         if isinstance(ws, OpenFailed):
             end.error = ConnectionError(ws.detail)
+            end.fatal, end.status = ws.fatal, ws.status
             return end
+        self._winding_down = False
         self._ws = ws
         chosen = ws.subprotocol or self.subprotocol
         self._proto = Protocol(chosen)
@@ -502,18 +612,23 @@ class WebSocketLink(Reconnecting, Link):
         except ConnectionClosed:
             pass
         finally:
-            self._acked = False
-            self._ws = None
-            pong, self._pong = self._pong, None
-            if pong is not None and not pong.done():
-                pong.cancel()
-            rcvd = ws.protocol.close_rcvd
-            if rcvd is not None:
-                end.code, end.reason = rcvd.code, rcvd.reason
-            elif self._dead is not None:
-                end.error = self._dead
+            end.idle = self._winding_down
+            if self._ws is ws:  # (a newer session may own the link's fields by now)
+                self._acked, self._ws, self._winding_down = False, None, False
+                pong, self._pong = self._pong, None
+                if pong is not None and not pong.done():
+                    pong.cancel()
+            if end.idle:  # our own close, not the server's: say so, then close
+                self.timeline.record(NOTE, detail="no subscription left: closing the socket")
+                await close_socket(ws)
+            else:
+                rcvd = ws.protocol.close_rcvd
+                if rcvd is not None:
+                    end.code, end.reason = rcvd.code, rcvd.reason
+                elif self._dead is not None:
+                    end.error = self._dead
+                self.timeline.record(NOTE, detail=end.describe())
             self._dead = None
-            self.timeline.record(NOTE, detail=end.describe())
             await close_socket(ws)
         return end
 
@@ -542,7 +657,7 @@ class WebSocketLink(Reconnecting, Link):
         """Subscribe everything, then read (and heartbeat) until the link ends."""
         for sub in list(self._subs.values()):
             await self._send_subscribe(ws, sub)
-        jobs = [read_messages(ws, self._on_frame)]
+        jobs = [read_messages(ws, self._on_frame), self._until_idle()]
         if self.heartbeat_interval:
             jobs.append(heartbeat(ws, self.heartbeat_interval, self.heartbeat_timeout,
                                   self.timeline, self._on_dead, ping=lambda: self._ping(ws)))
@@ -550,6 +665,13 @@ class WebSocketLink(Reconnecting, Link):
 
     def _on_dead(self, verdict: TimeoutError) -> None:
         self._dead = verdict
+
+    async def _until_idle(self) -> None:
+        """Returns once no subscription is left: the session then closes its socket."""
+        while self._subs:
+            self._idle.clear()
+            await self._idle.wait()
+        self._winding_down = True
 
     async def _ping(self, ws: ClientConnection) -> Awaitable[Any]:
         """The protocol's own ``ping`` (its ``pong`` comes through the reader), or on legacy
@@ -564,9 +686,10 @@ class WebSocketLink(Reconnecting, Link):
     async def _send_subscribe(self, ws: ClientConnection, sub: Subscription) -> None:
         """Send ``subscribe`` for ``sub`` unless it already went out on this connection."""
         connection = self.connections
-        if sub._sent_on == connection or not sub.active or ws is not self._ws:
+        if (sub._sent_on == connection or not sub.active or ws is not self._ws
+                or self._winding_down):
             return
-        sub._sent_on = connection
+        sub._sent_on, sub._sent_at = connection, now()
         again = sub.subscribes > 0
         frame = self._proto.subscribe(sub.id, sub.query, sub.variables,
                                       sub.operation.operation_name)
@@ -608,17 +731,16 @@ class WebSocketLink(Reconnecting, Link):
             return
         self.timeline.record(FRAME_IN, data={"type": kind, "id": incoming.id,
                                              "payload": incoming.payload})
-        sub = self._subs.pop(incoming.id, None) if incoming.id is not None else None
-        if sub is None:
+        sub = self._subs.get(incoming.id) if incoming.id is not None else None
+        if sub is None or kind not in ("error", "complete"):
             return
+        del self._subs[sub.id]
         if kind == "error":
-            sub._push(Response(None, incoming.payload))
-            message = "; ".join(str(e.get("message", e)) for e in incoming.payload)
-            sub._finish(None, S.ERROR, f"refused by the server: {message}")
-        elif kind == "complete":
+            sub._refuse(incoming.payload)
+        else:
             sub._finish(None, S.DISCONNECTED, "completed by the server")
-        if not self._subs:
-            asyncio.ensure_future(self._shutdown(complete=[]))
+        # Woken after its reader: a subscription started at once reuses this socket.
+        self._forget(sub.id)
 
 
 async def _quiet_send(ws: ClientConnection, frame: str) -> None:

@@ -14,10 +14,11 @@ it receives to :meth:`Protocol.receive`, which answers one :class:`Incoming` eve
   ``ka`` keep-alive and ``connection_error``; no client ping (use WebSocket pings).
 
 Close codes a server uses (graphql-transport-ws; the lab's server uses them on both):
-4400 bad message, 4401 unauthorized (no ack yet), 4403 forbidden (bad token), 4408 no
-``connection_init`` in time, 4409 duplicate subscription id, 4429 too many
-``connection_init``, 4500 server error. :func:`close_kind` sorts them into what a client
-should do: retry, refresh credentials, or stop.
+4400 bad message, 4401 unauthorized (no ack yet), 4403 forbidden (bad token), 4406
+subprotocol not acceptable, 4408 no ``connection_init`` in time, 4409 duplicate subscription
+id, 4429 too many ``connection_init``, 4500 server error, 4504 no ``connection_ack`` in
+time. :func:`close_kind` sorts them into what a client should do: retry, refresh
+credentials, or stop.
 """
 
 from __future__ import annotations
@@ -37,26 +38,36 @@ CLOSE_CODES = {
     4400: "bad request (a message the server could not accept)",
     4401: "unauthorized (subscribe before connection_ack)",
     4403: "forbidden (credentials refused)",
+    4406: "subprotocol not acceptable",
     4408: "connection_init timeout",
     4409: "subscriber for this id already exists",
     4429: "too many initialisation requests",
     4500: "internal server error",
+    4504: "connection_ack timeout",
 }
 
 CloseKind = Literal["auth", "fatal", "retry"]
+
+#: Close codes that name the client's own mistake: the graphql-ws client's list of codes it
+#: never retries (``shouldRetryConnectOrThrow``), less 4500, which names the server's.
+FATAL_CLOSE_CODES = frozenset({4400, 4401, 4406, 4409, 4429})
 
 
 def close_kind(code: int | None) -> CloseKind:
     """What a client should do after the server closed with ``code``.
 
-    ``auth``: the credentials were refused; send the same ones again and you get the same
-    answer, so refresh them first. ``fatal``: the client itself sent something wrong (4400,
-    4401, 4409); retrying repeats the mistake. ``retry``: everything else, including no
-    close frame at all (``None``, a dropped link) and 4408/4429/4500/1001/1011/1012.
+    ``auth``: the credentials were refused (4403); send the same ones again and you get the
+    same answer, so refresh them first. ``fatal``: the client itself did something the
+    server will refuse again (4400 a bad message, 4401 subscribe before the ack, 4406 a
+    subprotocol it does not speak, 4409 a duplicate id, 4429 a second ``connection_init``):
+    retrying repeats the mistake. ``retry``: everything else, including no close frame at
+    all (``None``, a dropped link), timeouts (4408, 4504), the server's own error (4500:
+    the graphql-ws client gives up on it, rtlab retries a server that may be restarting) and
+    1001/1011/1012.
     """
     if code == 4403:
         return "auth"
-    if code in (4400, 4401, 4409):
+    if code in FATAL_CLOSE_CODES:
         return "fatal"
     return "retry"
 
@@ -168,5 +179,6 @@ def describe_close(code: int | None, reason: str = "") -> str:
     return f"closed with {code} {reason!r}"
 
 
-__all__ = ["CLOSE_CODES", "LEGACY_WS", "SUBPROTOCOLS", "TRANSPORT_WS", "CloseKind", "Incoming",
-           "Protocol", "ProtocolViolation", "close_kind", "describe_close"]
+__all__ = ["CLOSE_CODES", "FATAL_CLOSE_CODES", "LEGACY_WS", "SUBPROTOCOLS", "TRANSPORT_WS",
+           "CloseKind", "Incoming", "Protocol", "ProtocolViolation", "close_kind",
+           "describe_close"]

@@ -13,9 +13,11 @@ shell adds what the WHATWG processing model (HTML §9.2.3) asks of an
   Content`` means "no more events for you": the client goes ``disconnected``
   and stays there. Any other status, or a ``Content-Type`` that is not
   ``text/event-stream``, is an error that no retry will fix (a 401 stays a
-  401): the client goes to ``error`` with a message naming the status, and
-  ``recv()`` raises :class:`~rtlab.errors.ConnectionFailed`. ``retry_statuses``
-  opts in to retrying some statuses (e.g. 503) anyway; the spec does not.
+  401): the client goes to ``error`` with a message naming the status, the
+  ``Content-Type`` and the first bytes of the answer (a URL that is not an
+  event stream says so), and ``recv()`` raises
+  :class:`~rtlab.errors.ConnectionFailed`. ``retry_statuses`` opts in to
+  retrying some statuses (e.g. 503) anyway; the spec does not.
 * **Resume.** The last event id is sent as ``Last-Event-ID`` on every
   reconnect (§9.2.4), so a server with a replay buffer fills the gap.
 * **``retry:`` honoured.** After a dropped stream the first attempt waits the
@@ -64,6 +66,7 @@ from httpx_sse import aconnect_sse
 
 from rtlab.backoff import Exponential, Policy
 from rtlab.errors import ConnectionFailed, StreamTooLong
+from rtlab.knobs import non_negative, positive, positive_or_none
 from rtlab.outbox import Inbox, WithInbox
 from rtlab.reconnect import Decision, Happened, Outcome
 from rtlab.sources import resolve
@@ -82,6 +85,45 @@ SSE_POLICY = Exponential(base=0.5, cap=30, jitter="full")
 def _is_event_stream(content_type: str) -> bool:
     """True when the MIME type's essence is text/event-stream (parameters allowed)."""
     return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+#: What a refusal most often means: credentials (the URL may well be a stream) ...
+_AUTH_HINTS = {401: "credentials missing or refused", 403: "forbidden"}
+#: ... or a URL that is no event stream at all.
+_URL_HINTS = {404: "no such URL", 405: "the URL does not answer GET"}
+NOT_A_STREAM = "not an event stream (one answers 200 with Content-Type text/event-stream)"
+PEEK_BYTES = 160
+
+
+async def _peek(response: httpx.Response, limit: int = PEEK_BYTES) -> str:
+    """The first ``limit`` bytes of an answer, as text on one line (what a refusal said)."""
+    data = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    text = data[:limit].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    return text + ("…" if len(data) > limit else "")
+
+
+def describe_answer(status: int, phrase: str, content_type: str, said: str) -> str:
+    """``HTTP 400 Bad Request, Content-Type 'application/json': not an event stream (...);
+    it said: {...}``: what a client that expected an event stream got instead."""
+    words = f"HTTP {status} {phrase}".rstrip()
+    kind = repr(content_type) if content_type else "none"
+    if status in _AUTH_HINTS:
+        hints = [_AUTH_HINTS[status]]
+    else:
+        hints = [h for h in (_URL_HINTS.get(status),
+                             None if _is_event_stream(content_type) else NOT_A_STREAM) if h]
+    text = f"{words}, Content-Type {kind}"
+    if hints:
+        text += ": " + "; ".join(hints)
+    return text + (f"; it said: {said}" if said else "")
 
 
 class ReconnectingEventSource(WithInbox, Supervised):
@@ -117,13 +159,15 @@ class ReconnectingEventSource(WithInbox, Supervised):
         name: str = "",
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        if retry < 0:
-            raise ValueError(f"retry must be >= 0 seconds, got {retry}")
         self.url = url
         self.name = name or url
-        self.retry = float(retry)
-        self.heartbeat_timeout = heartbeat_timeout
-        self.connect_timeout = connect_timeout
+        self.retry = non_negative("retry", retry)
+        self.heartbeat_timeout = positive_or_none("heartbeat_timeout", heartbeat_timeout)
+        self.connect_timeout = positive("connect_timeout", connect_timeout)
+        if max_event_size is not None and (isinstance(max_event_size, bool) or not isinstance(
+                max_event_size, int) or max_event_size < 1):
+            raise ValueError(f"max_event_size must be a positive number of bytes (or None), "
+                             f"got {max_event_size!r}")
         self.headers = headers
         self.last_event_id = last_event_id
         self.retry_statuses = frozenset(retry_statuses)
@@ -181,7 +225,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
             async with aconnect_sse(
                 self._client, "GET", self.url, headers=headers, timeout=timeout
             ) as source:
-                refused = self._check(source.response)
+                refused = await self._check(source.response)
                 if refused is not None:
                     return refused
                 opened = True
@@ -195,40 +239,54 @@ class ReconnectingEventSource(WithInbox, Supervised):
                 f"nothing received for {self.heartbeat_timeout}s: link presumed dead"
             )
             self.timeline.record(NOTE, detail=str(self.last_error))
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            self.last_error = exc
+            return Outcome(H.FATAL, f"not an http:// or https:// URL: {self.url!r} ({exc})")
         except (httpx.HTTPError, OSError) as exc:
             self.last_error = exc
             if opened:
                 self.timeline.record(NOTE, detail=f"stream lost: {exc!r}")
+            elif isinstance(exc, httpx.ConnectError):
+                where = httpx.URL(self.url).netloc.decode() or self.url
+                return self._failed(exc, f"cannot connect to {where}: {exc} (is the server "
+                                    "running?)")
             else:
-                self.timeline.record(ERROR, detail=f"connect failed: {exc!r}")
+                return self._failed(exc, f"connect failed: {exc!r}")
         except StreamTooLong as exc:
             self.last_error = exc
             return Outcome(H.FATAL, str(exc))
         return Outcome(H.DROPPED if opened else H.FAILED, str(self.last_error or ""))
 
-    def _check(self, response: httpx.Response) -> Outcome | None:
+    def _failed(self, exc: BaseException, detail: str) -> Outcome:
+        """An attempt that got no answer: recorded, and worth a retry."""
+        self.timeline.record(ERROR, detail=detail)
+        return Outcome(H.FAILED, detail)
+
+    async def _check(self, response: httpx.Response) -> Outcome | None:
         """The SSE handshake (§9.2.3): 200 + text/event-stream, else how to stop (or retry)."""
         status = response.status_code
         if status == 204:
             return Outcome(H.ENDED, "server answered 204 No Content: no more events", 204)
-        if status != 200:
-            reason = f"HTTP {status} {response.reason_phrase}".rstrip()
-            if status in self.retry_statuses:
-                self.timeline.record(ERROR, data=status, detail=f"refused: {reason} (will retry)")
-                self.last_error = ConnectionFailed(reason, status)
-                return Outcome(H.FAILED, reason, status)
-            return Outcome(H.FATAL, f"refused: {reason}; not retrying (the spec says stop)",
-                           status)
         content_type = response.headers.get("content-type", "")
-        if not _is_event_stream(content_type):
-            return Outcome(H.FATAL, f"wrong Content-Type {content_type!r} (expected "
-                           "text/event-stream): not an event stream", status)
-        return None
+        if status == 200 and _is_event_stream(content_type):
+            return None
+        answer = describe_answer(status, response.reason_phrase, content_type,
+                                 await _peek(response))
+        if status != 200 and status in self.retry_statuses:
+            self.timeline.record(ERROR, data=status, detail=f"refused: {answer} (will retry)")
+            self.last_error = ConnectionFailed(answer, status)
+            return Outcome(H.FAILED, answer, status)
+        if status != 200:
+            return Outcome(H.FATAL, f"refused: {answer}; not retrying (the spec says stop)",
+                           status)
+        kind = repr(content_type) if content_type else "(none)"
+        return Outcome(H.FATAL, f"wrong Content-Type {kind} (expected text/event-stream): "
+                       f"{answer}", status)
 
     async def _read(self, response: httpx.Response) -> None:
         """Feed the parser until the stream ends; deliver each event in order."""
         parser = EventStreamParser(last_event_id=self.last_event_id, max_size=self.max_event_size)
-        record = self.timeline.record
+        record, frame = self.timeline.record, self.timeline.frame
         deliver = self._inbox.extend
         try:
             async for chunk in response.aiter_bytes():
@@ -240,7 +298,7 @@ class ReconnectingEventSource(WithInbox, Supervised):
                     record(NOTE, data=retry, detail=f"server set retry to {retry} ms")
                 if events:
                     for event in events:
-                        record(FRAME_IN, data=event)
+                        frame(FRAME_IN, event)
                     deliver(events)
                     self.received += len(events)
         finally:

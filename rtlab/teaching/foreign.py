@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import strawberry
 import uvicorn
@@ -40,20 +41,29 @@ BOOKS = "query Books($n: Int!) { books(first: $n) { title year } }"
 
 @contextlib.asynccontextmanager
 async def foreign_server(host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve the books schema until the block ends; yields its ``/graphql`` URL.
+    """Serve the books schema until the block ends; yields its ``/graphql`` URL."""
+    async with serve_app(GraphQL(strawberry.Schema(BookQuery)), host) as base:
+        yield f"{base}/graphql"
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve any ASGI ``app`` (a bare python-socketio server, a strawberry view, a Starlette
+    route: servers that are not ours) until the block ends; yields ``http://host:port``.
 
     The socket listens before uvicorn starts, so the first request waits in the backlog
-    instead of being refused: nothing to poll for.
+    instead of being refused: nothing to poll for. Open long-polls and streams get a
+    quarter of a second to end when the block does.
     """
     sock = socket.socket()
     sock.bind((host, 0))
     sock.listen(128)
-    config = uvicorn.Config(GraphQL(strawberry.Schema(BookQuery)), log_level="warning",
-                            lifespan="off", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                            timeout_graceful_shutdown=0.25)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        yield f"http://{host}:{sock.getsockname()[1]}/graphql"
+        yield f"http://{host}:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         try:

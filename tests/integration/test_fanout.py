@@ -37,11 +37,11 @@ def versions(client: WireClient) -> list[int]:
     return [payload(f)["version"] for f in changes(client)]
 
 
-async def send_changes(sender: WireClient, n: int, size: int = 10) -> None:
-    """``n`` doc_change emits, acks awaited together (the server assigns versions in order)."""
+async def send_changes(sender: WireClient, n: int, size: int = 10) -> int:
+    """``n`` doc_change emits, acks awaited together; the newest version the server gave."""
     acks = [sender.call_nowait("/collab", "doc_change", {**DOC, "operation": {"text": "x" * size}})
             for _ in range(n)]
-    await asyncio.wait_for(asyncio.gather(*acks), 30)
+    return max(ack["version"] for ack in await asyncio.wait_for(asyncio.gather(*acks), 30))
 
 
 def server_protocol(run: Running, client: WireClient):
@@ -113,8 +113,7 @@ async def test_a_socket_paused_by_flow_control_gets_the_queue_and_keeps_the_orde
         assert stats["queued"] - queued == 10  # paused: none of these may pass the backlog
         slow.reading(True)
         for _ in range(30):  # more while the backlog drains (a few KiB at a time)
-            await send_changes(sender, 1, size=3000)
-        total = run.socketio.versions["d"]
+            total = await send_changes(sender, 1, size=3000)
         await slow.wait_for(lambda _f: len(changes(slow)) == total, timeout=30)
         assert versions(slow) == list(range(1, total + 1))
         written = stats["written"]
@@ -189,9 +188,8 @@ async def test_a_reader_that_stops_reading_is_evicted_and_the_others_keep_up(
         healthy = await joined(run, "carol")
         slow = await small_window_client(run, "bob")
         await back_up(run, slow, sender)
-        await send_changes(sender, 40)  # past the backlog limit: bob is cut off
+        sent = await send_changes(sender, 40)  # past the backlog limit: bob is cut off
         assert stats["evicted"] == 1
-        sent = run.socketio.versions["d"]
         await healthy.wait_for(lambda _f: len(changes(healthy)) == sent)
         assert versions(healthy) == list(range(1, sent + 1))
         await healthy.wait_for(lambda f: bool(events(f, "/collab", "user_left")))

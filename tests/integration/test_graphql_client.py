@@ -347,7 +347,7 @@ async def test_fetch_more_refuses_variables_the_query_does_not_declare(make_clie
 
 async def test_the_chapters_fetch_more_shows_page_one_twice(make_client):
     client = make_client()
-    profile = ChapterUserProfile(client, "1")
+    profile = ChapterUserProfile.without_poll(client, "1")  # as written it does not build
     ids = await profile.load_more()
     assert len(ids) == 20 and len(set(ids)) == 10  # page one, twice
 
@@ -363,6 +363,32 @@ async def test_polling_refetches_and_stops(make_client):
     await asyncio.sleep(0.25)  # five intervals: a poller still running would have sent more
     assert client.network_calls == stopped_at
     assert watched.data["user"]["name"] == "Carol Chen"
+
+
+async def test_a_poll_on_cache_first_paints_from_the_cache_then_asks_the_network(make_client):
+    # Apollo Client 3's rule (ObservableQuery.updatePolling): the fetch policy decides the
+    # first fetch; every poll is network-only. graphql_flutter would throw instead.
+    client = make_client()
+    await client.query(USER, {"id": "3"})
+    watched = client.watch_query(USER, {"id": "3"}, fetch_policy="cache-first",
+                                 poll_interval=0.05)
+    first = await watched.settled()
+    assert first.source == "cache" and client.network_calls == 1  # no request to paint
+    await until(watched.timeline, lambda _t: client.network_calls >= 3, timeout=5)
+    await watched.close()
+    sources = [e.data.source for e in watched.timeline.of_kind("result")]
+    assert sources[0] == "cache" and sources.count("network") >= 2
+
+
+async def test_a_no_cache_query_polls_and_refetches_without_storing(make_client):
+    client = make_client()
+    watched = client.watch_query(USER, {"id": "3"}, fetch_policy="no-cache",
+                                 poll_interval=0.05)
+    await until(client.timeline, lambda t: len(t.of_kind("out")) >= 3, timeout=5)
+    await watched.refetch()
+    await watched.close()
+    assert watched.data["user"]["name"] == "Carol Chen"
+    assert client.cache.read_query(USER, {"id": "3"}) is None  # polls stored nothing
 
 
 async def test_close_stops_polling_and_following(make_client):

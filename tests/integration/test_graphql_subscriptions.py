@@ -15,6 +15,7 @@ import pytest
 
 from rtlab.auth import TokenManager
 from rtlab.backoff import Constant
+from rtlab.errors import SubscriptionRefused
 from rtlab.graphql import GraphQLClient, HttpLink, NormalizedCache, is_subscription, split
 from rtlab.graphql.links import Operation
 from rtlab.graphql.ws import LEGACY_WS, TRANSPORT_WS, AuthenticationFailed, WebSocketLink
@@ -207,11 +208,14 @@ async def test_a_graphql_error_ends_only_that_subscription(shared_server) -> Non
     async with fast_link(shared_server) as link:
         good = link.subscribe(room_op("errors"))
         bad = link.subscribe(Operation.of("subscription { ticks(count: 1) { nope } }"))
-        refused = await asyncio.wait_for(bad.next(), 5)  # a validation error: `error`
+        with pytest.raises(SubscriptionRefused, match="refused by the server: .*nope"):
+            await bad.wait_live(timeout=5, settle=5)  # a validation error: `error`
+        refused = await asyncio.wait_for(bad.next(), 5)  # still handed to who iterates
         assert "nope" in refused.errors[0]["message"]
         with pytest.raises(StopAsyncIteration):
             await bad.next()
         assert bad.state is ConnectionState.ERROR
+        assert bad.events == 0 and not bad.timeline.of_kind("in")  # an error is not an event
         failing = link.subscribe(Operation.of("subscription { ticks(count: -1) { n } }"))
         result = await asyncio.wait_for(failing.next(), 5)  # an execution error: `next`
         assert "count must be from 0" in result.errors[0]["message"]

@@ -17,6 +17,13 @@ from rtlab.chapter import (
     websocket_service,
 )
 from rtlab.chapter.graphql_config import ChapterHive, HiveError, cache_over
+from rtlab.chapter.graphql_operations import (
+    CACHE_FIRST_POLLING,
+    CacheFirstPollingError,
+    ChapterUserProfile,
+    refuse_cache_first_poll,
+)
+from rtlab.graphql import GraphQLClient, HttpLink, NormalizedCache
 
 PORTS = [graphql_config, graphql_operations, subscriptions, websocket_service,
          socketio_service, sse_parser]
@@ -34,6 +41,8 @@ CITED = [
     (graphql_config, 204, "return true;"),
     (graphql_config, 227, "GraphQLConfig().getClient()"),
     (graphql_config, 173, "'Authorization': 'Bearer $token'"),
+    (graphql_operations, 301, "fetchPolicy: FetchPolicy.cacheFirst"),
+    (graphql_operations, 302, "pollInterval: Duration(minutes: 5)"),
     (graphql_operations, 335, "'offset': 10"),
     (subscriptions, 591, "reconnectOnConnectionLost: true"),
     (subscriptions, 699, "graphqlErrors.first.message"),
@@ -104,3 +113,29 @@ def test_the_chapters_websocket_delays_and_no_queue_bound() -> None:
     for n in range(500):
         service.send({"n": n})  # offline: queued, no bound
     assert len(service.queue) == 500
+
+
+@pytest.mark.parametrize("policy", ["cache-first", "cache-only"])
+def test_graphql_flutter_refuses_a_poll_on_cache_first_and_cache_only(policy) -> None:
+    with pytest.raises(CacheFirstPollingError) as refused:
+        refuse_cache_first_poll(policy, 300.0)
+    assert str(refused.value) == CACHE_FIRST_POLLING
+    assert "cacheFirst and cacheOnly" in CACHE_FIRST_POLLING  # graphql_flutter's words
+
+
+@pytest.mark.parametrize("policy,interval", [
+    ("cache-and-network", 300.0), ("network-only", 300.0), ("no-cache", 300.0),
+    ("cache-first", None), ("cache-first", 0),  # no interval above zero: no poll to refuse
+])
+def test_every_other_poll_and_no_poll_at_all_pass(policy, interval) -> None:
+    refuse_cache_first_poll(policy, interval)
+
+
+async def test_the_chapters_profile_widget_does_not_build_and_sends_nothing() -> None:
+    client = GraphQLClient(HttpLink("http://127.0.0.1:9/graphql"), NormalizedCache())
+    try:
+        with pytest.raises(CacheFirstPollingError, match="cannot also be polling queries"):
+            ChapterUserProfile(client, "1")  # cacheFirst + Duration(minutes: 5), as written
+        assert client.network_calls == 0 and not client._queries
+    finally:
+        await client.close()

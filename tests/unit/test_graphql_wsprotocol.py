@@ -63,8 +63,9 @@ def test_bad_server_messages_are_refused_with_a_reason(subprotocol, text, says) 
 
 def test_close_codes_say_what_to_do() -> None:
     assert close_kind(4403) == "auth"
-    assert [close_kind(c) for c in (4400, 4401, 4409)] == ["fatal"] * 3
-    assert [close_kind(c) for c in (None, 1006, 1012, 4408, 4429, 4500)] == ["retry"] * 6
+    assert [close_kind(c) for c in (4400, 4401, 4406, 4409, 4429)] == ["fatal"] * 5
+    assert [close_kind(c) for c in (None, 1006, 1011, 1012, 4408, 4500, 4504, 4418)] == (
+        ["retry"] * 8)
     assert describe_close(4403, "Forbidden: token expired") == (
         "closed with 4403 'Forbidden: token expired'")
     assert describe_close(None) == "link lost: no close frame"

@@ -17,6 +17,7 @@ BLOCKED = ["websockets", "httpx", "httpx_sse", "gql", "socketio", "engineio", "a
 
 CORES = [
     "rtlab.errors",
+    "rtlab.knobs",
     "rtlab.backoff",
     "rtlab.state",
     "rtlab.reconnect",

@@ -10,7 +10,7 @@ import pytest
 
 from rtlab.backoff import Constant, Exponential
 from rtlab.errors import IllegalTransition
-from rtlab.reconnect import TABLE, Do, Happened, Reconnect, table_rows
+from rtlab.reconnect import TABLE, Do, Happened, Reconnect, status_outcome, table_rows
 from rtlab.state import ATTEMPT, BACKOFF, TRANSITIONS, ConnectionState, Timeline
 
 S = ConnectionState
@@ -221,3 +221,13 @@ def test_table_rows_print_every_row() -> None:
     assert len(rows) == len(TABLE)
     assert ("failed", "connecting", "spent", "give up", "error") in rows
     assert ("refused", "connected", "left", "refresh", "reconnecting") in rows
+
+
+@pytest.mark.parametrize(("status", "happened"), [
+    (500, H.FAILED), (502, H.FAILED), (503, H.FAILED), (599, H.FAILED),
+    (408, H.FAILED), (429, H.FAILED),
+    (400, H.FATAL), (401, H.FATAL), (403, H.FATAL), (404, H.FATAL), (426, H.FATAL),
+    (200, H.FATAL), (302, H.FATAL),
+])
+def test_only_408_429_and_5xx_answers_are_worth_a_retry(status: int, happened: Happened) -> None:
+    assert status_outcome(status) is happened

@@ -6,6 +6,8 @@ import pytest
 
 from rtlab.state import (
     ATTEMPT,
+    FRAME_IN,
+    FRAME_OUT,
     STATE,
     TRANSITIONS,
     ConnectionState,
@@ -107,3 +109,58 @@ def test_rows_cover_the_table() -> None:
 def test_describe_reads_like_a_log() -> None:
     assert Event(0, STATE, state=S.CONNECTED).describe() == "state -> connected"
     assert "after 0.250s" in Event(0, ATTEMPT, attempt=2, actual=0.25).describe()
+
+
+def test_frame_records_the_same_event_as_record_listened_to_or_not() -> None:
+    clock = FakeClock()
+    timeline = Timeline(clock=clock)
+    timeline.frame(FRAME_IN, {"n": 1})  # nobody listens: kept in its short form
+    seen: list[Event] = []
+    timeline.subscribe(seen.append)
+    timeline.frame(FRAME_OUT, "two")
+    timeline.record(STATE, state=S.CONNECTING)
+    expected = [Event(100.0, FRAME_IN, data={"n": 1}), Event(100.0, FRAME_OUT, data="two"),
+                Event(100.0, STATE, state=S.CONNECTING)]
+    assert timeline.events == list(timeline) == expected
+    assert all(type(e) is Event for e in timeline.events)
+    assert seen == expected[1:] and timeline.total == len(timeline) == 3
+    assert timeline.of_kind(FRAME_IN, STATE) == [expected[0], expected[2]]
+    assert timeline.states() == [S.CONNECTING]
+    assert timeline.of_kind(FRAME_IN)[0].describe() == "<- {'n': 1}"
+
+
+def test_a_listener_that_unsubscribes_itself_mid_event_is_safe() -> None:
+    timeline = Timeline()
+    calls: list[str] = []
+
+    def once(_event: Event) -> None:
+        calls.append("once")
+        stop()
+
+    stop = timeline.subscribe(once)
+    timeline.subscribe(lambda _e: calls.append("always"))
+    timeline.frame(FRAME_OUT, "a")
+    timeline.frame(FRAME_OUT, "b")
+    assert calls == ["once", "always", "always"] and timeline.listener_count == 1
+
+
+def test_frames_from_threads_lose_nothing_either() -> None:
+    timeline = Timeline(maxlen=100_000)
+    threads = [threading.Thread(target=lambda: [timeline.frame(FRAME_IN, n) for n in range(1000)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert timeline.total == len(timeline) == 4000
+
+
+def test_the_machine_tells_its_owner_of_each_move() -> None:
+    moves: list[ConnectionState] = []
+    machine = StateMachine(Timeline(), on_change=moves.append)
+    machine.to(S.CONNECTING)
+    machine.to(S.CONNECTING)  # not a move
+    machine.to(S.CONNECTED)
+    with pytest.raises(IllegalTransition):
+        machine.to(S.CONNECTING)
+    assert moves == [S.CONNECTING, S.CONNECTED]

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from rtlab.backoff import Constant
-from rtlab.errors import ClientClosed, ConnectionFailed
+from rtlab.errors import AuthenticationFailed, ClientClosed, ConnectionFailed, ConnectTimeout
 from rtlab.reconnect import Do, Happened, Outcome, Reconnect
 from rtlab.state import ATTEMPT, BACKOFF, ConnectionState, Timeline
 from rtlab.supervised import Supervised, drive, now
@@ -127,3 +127,64 @@ async def test_drive_refreshes_when_told_and_stops_when_stopping() -> None:
 
     final = await drive(core, attempt=fail, pause=record, stopping=lambda: next(closing))
     assert (final.happened, final.state, waits) == (H.CLOSED, S.DISCONNECTED, [0.5, 0.5])
+
+
+async def test_a_timeout_says_what_the_last_attempt_got_and_the_client_keeps_trying() -> None:
+    toy = Toy(*[Outcome(H.FAILED, "connection refused: nothing is listening on host:1")] * 100)
+    toy._core.policy = Constant(0.2)
+    with pytest.raises(ConnectTimeout) as caught:
+        await toy.connect(timeout=0.05)
+    assert isinstance(caught.value, TimeoutError)
+    assert "not connected after 0.05s (state reconnecting, 1 reconnect attempt so far)" in (
+        str(caught.value))
+    assert "last attempt: connection refused: nothing is listening on host:1" in str(caught.value)
+    assert not toy._supervisor.done()  # still trying
+    await toy._stop_supervisor()
+
+
+async def test_a_timeout_before_any_attempt_ended_says_so() -> None:
+    class Slow(Toy):
+        async def _attempt(self) -> Outcome:
+            await asyncio.Event().wait()
+            raise AssertionError("never")
+
+    toy = Slow()
+    with pytest.raises(ConnectTimeout, match="the first attempt has not finished yet"):
+        await toy.connect(timeout=0.05)
+    await toy._stop_supervisor()
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan")])
+async def test_connect_refuses_a_timeout_that_is_not_positive(timeout: float) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        await Toy().connect(timeout=timeout)
+
+
+async def test_a_refusal_refreshes_once_then_stops_as_refused_credentials() -> None:
+    class Refreshing(Toy):
+        refreshes = 0
+
+        async def _refresh(self) -> Outcome:
+            self.refreshes += 1
+            return Outcome(H.REFRESHED, "fresh")
+
+    toy = Refreshing(Outcome(H.REFUSED, "token refused"), Outcome(H.REFUSED, "token refused"),
+                     can_refresh=True)
+    with pytest.raises(AuthenticationFailed, match="refused again after a token refresh"):
+        await toy.connect(timeout=5)
+    assert toy.refreshes == 1
+
+    class Failing(Toy):
+        async def _refresh(self) -> Outcome:
+            return Outcome(H.FATAL, "token refused (and the refresh failed)")
+
+    toy = Failing(Outcome(H.REFUSED, "token refused"), can_refresh=True)
+    with pytest.raises(AuthenticationFailed, match="the refresh failed"):
+        await toy.connect(timeout=5)
+
+
+async def test_a_fatal_failure_stops_at_once_without_a_retry() -> None:
+    toy = Toy(Outcome(H.FATAL, "handshake refused: HTTP 404 Not Found", 404))
+    with pytest.raises(ConnectionFailed, match="HTTP 404") as caught:
+        await toy.connect(timeout=5)
+    assert caught.value.status == 404 and not toy.timeline.of_kind(ATTEMPT)
