@@ -16,11 +16,12 @@ at its first failed step or its time budget.
 
 Cases: ``raw`` (a bare python-socketio ``AsyncServer`` under uvicorn: the baseline), the demo
 server over WebSocket (``ws``), with 10 % long-polling clients (``polling``), SSE (``sse``), and
-``workers`` (``--workers 2 --broker redis://...``; skipped with a note while the server has no
-such option). ``cpu``: the server's CPU time per delivered message at a fixed class size,
-python-socketio's delivery (``RTLAB_FAST_FANOUT=0``) against the fast paths, raw
-python-socketio beside them; CPU is measured with no broadcast first, and that idle rate
-(pings, timers) is taken off. Traffic: 127.0.0.1 only.
+the same three with ``--workers 2 --broker redis://...`` (``workers``, ``workers-polling``,
+``workers-sse``; skipped with a note on a server without those options). ``cpu``: the server's
+CPU time per delivered message at a fixed class size, python-socketio's and sse-starlette's
+delivery (``RTLAB_FAST_FANOUT=0``) against the fast paths, raw python-socketio beside them;
+CPU is measured with no broadcast first, and that idle rate (pings, timers) is taken off.
+Traffic: 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ P99_MS = 200.0
 RATE = 2.0  # broadcasts per second
 ROOM = "class"
 SSE_PATH = f"/sse/news?interval={1 / RATE}&ping=0"
-TARGETS = {"ws": 2000, "polling": 2000, "sse": 3000, "workers": 2000}
+TARGETS = {"ws": 2000, "polling": 2000, "sse": 3000}
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class Case:
     polling_share: float = 0.0
     sse: bool = False
 
+    @property
+    def target(self) -> int:
+        return TARGETS["sse" if self.sse else "polling" if self.polling_share else "ws"]
+
     def generators(self, n: int) -> dict[str, int]:
         if self.sse:
             return {"sse": n}
@@ -82,6 +87,10 @@ CASES = {
     "polling": Case("polling", "Socket.IO, 10 % long-polling", "rtlab", polling_share=0.1),
     "sse": Case("sse", "SSE /sse/news", "rtlab", sse=True),
     "workers": Case("workers", "Socket.IO, websocket, 2 workers + Redis", "workers"),
+    "workers-polling": Case("workers-polling", "Socket.IO, 10 % long-polling, 2 workers + "
+                            "Redis", "workers", polling_share=0.1),
+    "workers-sse": Case("workers-sse", "SSE /sse/news, 2 workers + Redis", "workers",
+                        sse=True),
 }
 ALL = [*CASES, "cpu"]
 
@@ -260,7 +269,7 @@ def capacity_rows(results: list[Result]) -> list[Row]:
     for result in results:
         if result.case.key == "raw":
             continue
-        target = TARGETS[result.case.key]
+        target = result.case.target
         n = result.capacity.clients if result.capacity else 0
         ratio = f"{n / raw_n:.1f}x raw" if raw_n and n else "-"
         out.append(Row(f"classroom capacity: {result.case.title} (p99 <= {P99_MS:.0f} ms)",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 from typing import Any
@@ -36,15 +35,13 @@ class Generator:
         self.args = args
         self.recorder = Recorder()
         self.clients: list[Any] = []
-        self.http = sio.polling_http(4096) if args.kind == "polling" else None
 
     async def _one(self) -> Any:
         a = self.args
         if a.kind == "ws":
             return await sio.open_websocket(a.url, a.namespace, a.room, self.recorder)
         if a.kind == "polling":
-            assert self.http is not None
-            return await sio.open_polling(self.http, a.url, a.namespace, a.room, self.recorder)
+            return await sio.open_polling(a.url, a.namespace, a.room, self.recorder)
         return await sse.open_stream(a.url, a.path, self.recorder)
 
     async def open(self, n: int) -> dict[str, Any]:
@@ -112,9 +109,6 @@ async def main(args: argparse.Namespace) -> None:
             sys.stdout.flush()
     finally:
         await gen.close()
-        if gen.http is not None:
-            with contextlib.suppress(Exception):
-                await gen.http.aclose()
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

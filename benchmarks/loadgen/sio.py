@@ -10,6 +10,7 @@ looping ``GET`` on a shared ``httpx.AsyncClient``. Both drive :class:`SioSession
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from urllib.parse import urlsplit
@@ -142,15 +143,15 @@ class SioPolling:
         except Exception as exc:  # noqa: BLE001 - any failure ends this client, says why
             if not self.joined.done():
                 self.joined.set_exception(exc if isinstance(exc, Refused) else Refused(repr(exc)))
+        finally:
+            await self.http.aclose()
 
     async def close(self) -> None:
+        if self.sid is not None and self.task is not None and not self.task.done():
+            with contextlib.suppress(Exception):  # leaving anyway
+                await self._post(["1"])  # Engine.IO close: the server forgets the session now
         if self.task is not None:
             self.task.cancel()
-        if self.sid is not None:
-            try:
-                await self._post(["1"])  # Engine.IO close: the server forgets the session now
-            except Exception:  # noqa: BLE001, S110 - leaving anyway
-                pass
 
 
 def _open_sid(body: str) -> str:
@@ -159,15 +160,19 @@ def _open_sid(body: str) -> str:
     return str(json.loads(body[1:].split(SEPARATOR)[0])["sid"])
 
 
-async def open_polling(http: httpx.AsyncClient, url: str, namespace: str, room: str,
-                       recorder: Recorder) -> SioPolling:
-    client = SioPolling(http, url, namespace, room, recorder)
+async def open_polling(url: str, namespace: str, room: str, recorder: Recorder) -> SioPolling:
+    client = SioPolling(polling_http(), url, namespace, room, recorder)
     client.task = asyncio.get_running_loop().create_task(client.run())
     await client.joined
     return client
 
 
-def polling_http(limit: int) -> httpx.AsyncClient:
-    """One pool for all polling clients of a process: a GET and a POST each at most."""
-    limits = httpx.Limits(max_connections=2 * limit + 10, max_keepalive_connections=2 * limit)
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0), trust_env=False)
+def polling_http() -> httpx.AsyncClient:
+    """One polling client's own connections (a GET and a POST at most), as a browser tab's.
+
+    Not one pool for all: with worker processes the master routes a connection by its first
+    request, so a kept-alive connection reused for another session reaches the wrong worker
+    (which answers 307; followed here, as a browser does)."""
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=2),
+                             timeout=httpx.Timeout(60.0), trust_env=False,
+                             follow_redirects=True)
