@@ -95,9 +95,14 @@ class Pump:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         feed = self.feed
-        while self.readers:
-            await feed.wait(feed.latest + 1, loop.time())  # its clock, or its Redis stream
-            self.deliver(loop.time())
+        try:
+            while self.readers:
+                await feed.wait(feed.latest + 1, loop.time())  # its clock, or its Redis stream
+                self.deliver(loop.time())
+        finally:  # ended by a failure too: nobody stays parked on a pump that is gone
+            for reader in list(self.readers):
+                self.readers.discard(reader)
+                reader.wake()
 
     def deliver(self, now: float) -> int:
         """Publish what is due and write it to every parked reader; wake the ones that cannot

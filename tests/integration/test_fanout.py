@@ -79,14 +79,20 @@ async def run_scenario(fast: bool) -> tuple[list[str], list[str], dict[str, int]
         manager.fast_fanout = fast
         sender = await joined(run, "alice")
         reader = await joined(run, "bob", ("/", "/collab"))
-        # the reader's acks go through engineio's queue, the broadcasts to it past it
+        # the reader's acks go through engineio's queue; the broadcasts to it and the ticks
+        # (an emit to it alone) past it, when its writer is idle
+        await reader.call("/", "ticker", {"rate": 50})
         acks = [reader.call_nowait("/", "echo", {"n": i, "pad": "y" * 3000}) for i in range(40)]
         await send_changes(sender, 40)
         await asyncio.wait_for(asyncio.gather(*acks), 10)
         await reader.wait_for(lambda _f: len(changes(reader)) == 40)
-        acked = sorted(f for f in reader.frames if f.startswith("43"))
+        await reader.wait_for(lambda f: len(events(f, "/", "tick")) >= 10)
+        await reader.call("/", "ticker", {"rate": 0})
+        acked = sorted(f for f in reader.frames if f.startswith("43") and '"rate"' not in f)
         frames = changes(reader)
         assert versions(reader) == list(range(1, 41))
+        ticks = [payload(f)["n"] for f in events(reader.frames, "/", "tick")]
+        assert ticks == list(range(1, len(ticks) + 1))
         stats = dict(manager.stats)
         await reader.close()
         await sender.close()
