@@ -4,6 +4,10 @@ Access tokens: HS256 JWTs signed with a random per-process secret (a restart sig
 out, which the course uses on purpose). Refresh tokens: opaque random strings, single use —
 each refresh returns a new one and the old one answers 401, so a stolen token is noticed.
 Other servers (GraphQL) call :func:`verify` to check a bearer token.
+
+A classroom client may ask for shorter-lived access tokens (``?token_ttl=``, read by
+:mod:`servers.classroom.members`): each login and refresh it makes gets ``min(asked,
+--token-ttl)`` and ``expires_in`` says which. Never longer: the server's TTL is a ceiling.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from starlette.routing import Route
 
 from servers import badinput, httpjson
 from servers.httpjson import JSONResponse
+from servers.transport import TOKEN_TTL_KEY
 
 if TYPE_CHECKING:
     from servers.app import Server
@@ -68,7 +73,13 @@ class TokenService:
         self.access_ttl = int(access_ttl) if float(access_ttl).is_integer() else access_ttl
         self._refresh: dict[str, tuple[str, float]] = {}  # token -> (username, expires_at)
 
-    def access_token(self, username: str) -> str:
+    def ttl(self, asked: float | None = None) -> float:
+        """The lifetime to grant: the server's, or a shorter one a client asked for."""
+        if asked is None or asked >= self.access_ttl:
+            return self.access_ttl
+        return int(asked) if float(asked).is_integer() else asked
+
+    def access_token(self, username: str, ttl: float | None = None) -> str:
         now = time.time()
         claims = {
             "sub": USERS[username],
@@ -76,26 +87,28 @@ class TokenService:
             "type": "access",
             "iat": int(now),
             # Not int(now) + ttl: truncating would cut up to a second off a 1 s token.
-            "exp": now + self.access_ttl,
+            "exp": now + (self.access_ttl if ttl is None else ttl),
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, _SECRET, algorithm=ALGORITHM)
 
-    def issue(self, username: str) -> dict[str, Any]:
+    def issue(self, username: str, asked_ttl: float | None = None) -> dict[str, Any]:
         refresh = secrets.token_urlsafe(32)
         self._refresh[refresh] = (username, time.time() + REFRESH_TTL)
+        ttl = self.ttl(asked_ttl)
         return {
-            "access_token": self.access_token(username),
+            "access_token": self.access_token(username, ttl),
             "refresh_token": refresh,
             "token_type": "bearer",
-            "expires_in": self.access_ttl,
+            "expires_in": ttl,
         }
 
-    def rotate(self, refresh_token: str) -> dict[str, Any] | None:
+    def rotate(self, refresh_token: str, asked_ttl: float | None = None
+               ) -> dict[str, Any] | None:
         entry = self._refresh.pop(refresh_token, None)  # single use, valid or not
         if entry is None or entry[1] < time.time():
             return None
-        return self.issue(entry[0])
+        return self.issue(entry[0], asked_ttl)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -135,13 +148,13 @@ def routes(server: Server) -> list[Route]:
             return fields
         if fields["username"] not in USERS or not password_ok(fields["password"]):
             return _error(401, "wrong username or password")
-        return JSONResponse(service.issue(fields["username"]))
+        return JSONResponse(service.issue(fields["username"], request.scope.get(TOKEN_TTL_KEY)))
 
     async def refresh(request: Request) -> JSONResponse:
         fields = await _json_fields(request, "refresh_token")
         if isinstance(fields, JSONResponse):
             return fields
-        pair = service.rotate(fields["refresh_token"])
+        pair = service.rotate(fields["refresh_token"], request.scope.get(TOKEN_TTL_KEY))
         if pair is None:
             return _error(401, "refresh token unknown, used or expired")
         return JSONResponse(pair)
