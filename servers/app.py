@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from servers import auth, chaos, classroom, closereason, protocols, safejson
+from servers import auth, broker, chaos, classroom, closereason, protocols, safejson
 from servers.httpjson import JSONResponse
 from servers.transport import Registry
 
@@ -35,6 +35,9 @@ class Settings:
     max_frame: int = DEFAULT_MAX_FRAME
     parent_pid: int | None = None
     classroom: classroom.Config | None = None  # classroom mode (servers.classroom)
+    broker: str | None = None  # redis://HOST:PORT: share rooms, feeds, tokens across processes
+    workers: int = 1  # worker processes behind one port (servers.master)
+    worker: int | None = None  # this process's number among them (None: the only process)
 
     @property
     def chaos_on(self) -> bool:
@@ -60,12 +63,20 @@ class Server:
     registry: Registry = field(default_factory=Registry)
     chaos: chaos.ChaosState = field(init=False)
     classroom: classroom.Classroom | None = field(init=False)
+    broker: broker.Broker | None = field(init=False)  # None: one process, all in-process
 
     def __post_init__(self) -> None:
         self.chaos = chaos.ChaosState(self.registry)
+        self.broker = broker.connect(self.settings)
+        if self.broker is not None:
+            from servers.broker.chaos import ChaosRelay
+
+            self.chaos.share = ChaosRelay(self.broker, self.chaos).share
         self.classroom = None
         if self.settings.classroom is not None:
-            self.classroom = classroom.Classroom(self.settings.classroom, self.registry)
+            counters = self.broker.counters() if self.broker is not None else None
+            self.classroom = classroom.Classroom(self.settings.classroom, self.registry,
+                                                 counters)
             self.chaos.on_break = self.classroom.broke_everyone
 
     def served(self) -> list[protocols.Protocol]:

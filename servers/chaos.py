@@ -29,12 +29,16 @@ Requests and answers (all JSON; a bad body answers 400 ``{"error": "..."}``):
   "reject": {"status": s, "remaining": seconds} | null, "scope": "everyone" | client id}``.
 
 /_chaos/* itself is never frozen, delayed, rejected or dropped, so ``thaw`` always works.
+
+With worker processes (``--workers N --broker …``) every operation but ``stats`` is relayed
+to the other workers (:mod:`servers.broker.chaos`); the answer counts the answering worker's
+links, and ``stats`` is that worker's.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -66,6 +70,13 @@ class ChaosState:
         self.client_rejects: dict[str, tuple[int, float]] = {}  # client id -> (status, until)
         #: called with "drop" / "restart" when everyone's links were cut (classroom: a herd)
         self.on_break: Callable[[str], None] | None = None
+        #: hands an operation to the other worker processes (a broker's
+        #: :class:`servers.broker.chaos.ChaosRelay`); None: this process is the only one
+        self.share: Callable[[str, dict[str, Any], str | None], Awaitable[None]] | None = None
+
+    def perform(self, op: str, params: dict[str, Any], client: str | None) -> dict[str, Any]:
+        """Do ``op`` to this process's links (all, or ``client``'s); its route's answer."""
+        return OPERATIONS[op](self, params, client)
 
     def _reject_of(self, client: str | None) -> tuple[int, float]:
         now = time.monotonic()
@@ -117,6 +128,51 @@ class ChaosState:
             "reject": {"status": status, "remaining": round(remaining, 3)} if status else None,
             "scope": client or "everyone",
         }
+
+
+def _drop(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    n = state.registry.drop(p["protocol"], p["mode"], client)
+    if p["protocol"] == "all":
+        state.broke("drop", client)
+    return {"dropped": n, "protocol": p["protocol"], "mode": p["mode"]}
+
+
+def _latency(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    state.registry.set_latency(p["ms"] / 1000.0, client)
+    return {"latency_ms": p["ms"]}
+
+
+def _freeze(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    return {"frozen": True, "connections": state.registry.freeze(client)}
+
+
+def _thaw(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    return {"frozen": False, "connections": state.registry.thaw(client)}
+
+
+def _reject(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    state.reject(p["status"], p["seconds"], client)
+    return {"status": p["status"], "seconds": p["seconds"]}
+
+
+def _restart(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    state.reset(client)
+    n = state.registry.drop("all", p["mode"], client)
+    state.reject(p["status"], p["seconds"], client)
+    state.broke("restart", client)
+    return {"dropped": n, "status": p["status"], "seconds": p["seconds"], "mode": p["mode"]}
+
+
+def _reset(state: ChaosState, p: dict[str, Any], client: str | None) -> dict[str, Any]:
+    state.reset(client)
+    return state.stats(client)
+
+
+#: what each route does, by name: run here, and on every other worker (``ChaosState.share``)
+OPERATIONS: dict[str, Callable[[ChaosState, dict[str, Any], str | None], dict[str, Any]]] = {
+    "drop": _drop, "latency": _latency, "freeze": _freeze, "thaw": _thaw, "reject": _reject,
+    "restart": _restart, "reset": _reset,
+}
 
 
 class ChaosMiddleware:
@@ -212,7 +268,13 @@ def _refused(request: Request, exc: httpjson.BodyError) -> JSONResponse:
 
 def routes(server: Server) -> list[Route]:
     state = server.chaos
-    registry = state.registry
+
+    async def act(request: Request, op: str, params: dict[str, Any]) -> JSONResponse:
+        client = scoped_client(request.scope)
+        answer = state.perform(op, params, client)
+        if state.share is not None:
+            await state.share(op, params, client)
+        return JSONResponse(answer)
 
     async def drop(request: Request) -> JSONResponse:
         try:
@@ -221,27 +283,20 @@ def routes(server: Server) -> list[Route]:
             mode = _choice(body, "mode", ("abort", "close"), "abort")
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        client = scoped_client(request.scope)
-        n = registry.drop(protocol, mode, client)
-        if protocol == "all":
-            state.broke("drop", client)
-        return JSONResponse({"dropped": n, "protocol": protocol, "mode": mode})
+        return await act(request, "drop", {"protocol": protocol, "mode": mode})
 
     async def latency(request: Request) -> JSONResponse:
         try:
             ms = _number(await _body(request), "ms", None, 0, MAX_LATENCY_MS)
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        registry.set_latency(ms / 1000.0, scoped_client(request.scope))
-        return JSONResponse({"latency_ms": ms})
+        return await act(request, "latency", {"ms": ms})
 
     async def freeze(request: Request) -> JSONResponse:
-        n = registry.freeze(scoped_client(request.scope))
-        return JSONResponse({"frozen": True, "connections": n})
+        return await act(request, "freeze", {})
 
     async def thaw(request: Request) -> JSONResponse:
-        n = registry.thaw(scoped_client(request.scope))
-        return JSONResponse({"frozen": False, "connections": n})
+        return await act(request, "thaw", {})
 
     def _refusal(body: dict[str, Any], seconds: float) -> tuple[int, float]:
         return (_number(body, "status", 503, 400, 599, integer=True),
@@ -252,8 +307,7 @@ def routes(server: Server) -> list[Route]:
             status, seconds = _refusal(await _body(request), 5)
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        state.reject(status, seconds, scoped_client(request.scope))
-        return JSONResponse({"status": status, "seconds": seconds})
+        return await act(request, "reject", {"status": status, "seconds": seconds})
 
     async def restart(request: Request) -> JSONResponse:
         try:
@@ -262,17 +316,11 @@ def routes(server: Server) -> list[Route]:
             mode = _choice(body, "mode", ("abort", "close"), "abort")
         except httpjson.BodyError as exc:
             return _refused(request, exc)
-        client = scoped_client(request.scope)
-        state.reset(client)
-        n = registry.drop("all", mode, client)
-        state.reject(status, seconds, client)
-        state.broke("restart", client)
-        return JSONResponse({"dropped": n, "status": status, "seconds": seconds, "mode": mode})
+        return await act(request, "restart", {"status": status, "seconds": seconds,
+                                              "mode": mode})
 
     async def reset(request: Request) -> JSONResponse:
-        client = scoped_client(request.scope)
-        state.reset(client)
-        return JSONResponse(state.stats(client))
+        return await act(request, "reset", {})
 
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(state.stats(scoped_client(request.scope)))

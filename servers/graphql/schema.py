@@ -226,9 +226,9 @@ class ChatRoom:
     @strawberry.field(description="Live messageReceived subscriptions to this room, server-wide "
                                   "(lets a client prove it resubscribed exactly once). On a "
                                   "classroom server a student counts their own client id's.")
-    def subscribers(self, info: Info) -> int:
+    async def subscribers(self, info: Info) -> int:
         ctx = _ctx(info)
-        return ctx.app.pubsub.subscribers(f"room:{self.id}", scoped_client(ctx.scope))
+        return await ctx.app.pubsub.subscribers(f"room:{self.id}", scoped_client(ctx.scope))
 
 
 @strawberry.type

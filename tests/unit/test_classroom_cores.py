@@ -146,11 +146,11 @@ def test_urls_with_params_adds_to_the_query_a_url_has() -> None:
     assert urls.with_params(url, {}) == url
 
 
-def test_the_token_service_grants_a_shorter_ttl_never_a_longer_one() -> None:
+async def test_the_token_service_grants_a_shorter_ttl_never_a_longer_one() -> None:
     service = TokenService(900)
     assert [service.ttl(None), service.ttl(2), service.ttl(2.5), service.ttl(5000)] == [
         900, 2, 2.5, 900]
-    assert service.issue("alice", 2)["expires_in"] == 2
+    assert (await service.issue("alice", 2))["expires_in"] == 2
 
 
 @pytest.mark.parametrize("spec", ["http://h:8000/?join=TOK", "http://h:8000#TOK",
