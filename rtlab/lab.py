@@ -291,26 +291,30 @@ _lock = threading.Lock()
 
 
 def connect(url: str | None = None, token: str | None = None, *,
-            name: str | None = None) -> RemoteServer:
+            name: str | None = None, token_ttl: float | None = None) -> RemoteServer:
     """A handle on a classroom server (default: ``RTLAB_SERVER``): :mod:`rtlab.remote`."""
     from rtlab import remote
 
-    return remote.connect(url, token, name=name)
+    return remote.connect(url, token, name=name, token_ttl=token_ttl)
 
 
 def _remote(token_ttl: float | None, max_frame: int | None, fresh: bool) -> RemoteServer:
-    """``start()`` under ``RTLAB_SERVER``: the classroom's server, one client id per kernel."""
+    """``start()`` under ``RTLAB_SERVER``: the classroom's server, one client id per kernel;
+    ``token_ttl`` travels on this handle's URLs (:mod:`rtlab.remote`), ``max_frame`` cannot."""
     global _shared_remote
     from rtlab import remote
 
-    asked = {k: v for k, v in (("token_ttl", token_ttl), ("max_frame", max_frame)) if v}
-    if asked:
-        print(f"classroom: the shared server keeps its own settings ({asked} not applied)")
+    if max_frame is not None:
+        print(f"classroom: the shared server keeps its own frame limit (max_frame={max_frame} "
+              "not applied)")
     if fresh:
-        return remote.connect(stand_ins=True)
+        return remote.connect(stand_ins=True, token_ttl=token_ttl)
     with _lock:
         if _shared_remote is None:
-            _shared_remote = remote.connect(stand_ins=True)
+            _shared_remote = remote.connect(stand_ins=True, token_ttl=token_ttl)
+        elif _shared_remote.token_ttl != token_ttl:  # as a private server would be replaced
+            _shared_remote = remote.connect(client=_shared_remote.client, stand_ins=True,
+                                            token_ttl=token_ttl)
         return _shared_remote
 
 

@@ -23,6 +23,11 @@ prints a note and does the scoped equivalent on this notebook's own connections 
 - ``freeze()`` / ``thaw()``: ``chaos.freeze()`` / ``chaos.thaw()`` of its open connections
   (a SIGSTOPped process would also leave new connections unanswered; these ones open).
 
+``lab.start(token_ttl=2)`` is honoured the stateless way: the handle puts ``token_ttl=2`` on
+every URL beside the token and the client id, and the server's logins and refreshes for
+those URLs issue tokens that live ``min(2, the server's TTL)`` (``expires_in`` says which);
+nobody else's tokens change. (``max_frame`` is the server's own, the same for everyone.)
+
 ``RTLAB_SERVER`` is the join URL (``http://HOST:PORT/?join=TOKEN``), or ``URL#TOKEN``, or a
 URL with the token in ``RTLAB_TOKEN``; ``RTLAB_NAME`` starts the client id (default: the
 user name), so the instructor sees who is who.
@@ -93,17 +98,21 @@ class RemoteServer:
     args: tuple[str, ...] = ()
 
     def __init__(self, base: str, token: str, client: str, *, stand_ins: bool = False,
-                 timeout: float = 5.0) -> None:
+                 timeout: float = 5.0, token_ttl: float | None = None) -> None:
         self.base = base
         self.token = token
         self.client = client
         self.stand_ins = stand_ins
         self.timeout = timeout
+        self.token_ttl = token_ttl
 
     # -- addresses ---------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"{self.base}?{urllib.parse.urlencode({'join': self.token, 'client': self.client})}"
+        query = {"join": self.token, "client": self.client}
+        if self.token_ttl is not None:
+            query["token_ttl"] = f"{self.token_ttl:g}"
+        return f"{self.base}?{urllib.parse.urlencode(query)}"
 
     @property
     def host(self) -> str:
@@ -205,14 +214,15 @@ class RemoteServer:
 
 
 def connect(url: str | None = None, token: str | None = None, *, name: str | None = None,
-            client: str | None = None, stand_ins: bool = False,
-            check: bool = True) -> RemoteServer:
+            client: str | None = None, stand_ins: bool = False, check: bool = True,
+            token_ttl: float | None = None) -> RemoteServer:
     """A handle on the classroom server at ``url`` (default: ``RTLAB_SERVER``)."""
     spec = url or os.environ.get(SERVER_ENV)
     if not spec:
         raise LabError(f"lab.connect() needs the classroom's URL, or {SERVER_ENV} set")
     base, join = split(spec, token or os.environ.get(TOKEN_ENV))
-    server = RemoteServer(base, join, client or client_id(name), stand_ins=stand_ins)
+    server = RemoteServer(base, join, client or client_id(name), stand_ins=stand_ins,
+                          token_ttl=token_ttl)
     if check:
         server.check()  # a wrong token or address fails here, with the server's reason
     return server

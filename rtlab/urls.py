@@ -7,12 +7,14 @@ from it must keep that query, wherever the path goes, merged with the path's own
     # -> "http://h:1/ws/ticker?rate=5&join=T&client=C"
 
 ``f"{base}/graphql"`` would put the path inside the query instead; :func:`join` is the one
-place that knows.
+place that knows. Query parameters added later go through :func:`with_params`: httpx's
+``params=`` *replaces* a URL's query (``client.get(url, params=...)`` would drop the token).
 """
 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 
 
 def join(base: str, path: str) -> str:
@@ -22,6 +24,15 @@ def join(base: str, path: str) -> str:
     full_path = parts.path.rstrip("/") + "/" + path_part.lstrip("/")
     query = "&".join(q for q in (path_query, parts.query) if q)
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, full_path, query, ""))
+
+
+def with_params(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` appended to the query it already has (form-encoded)."""
+    if not params:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    query = "&".join(q for q in (parts.query, urllib.parse.urlencode(params)) if q)
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 def websocket(url: str) -> str:

@@ -8,6 +8,10 @@ Other servers (GraphQL) call :func:`verify` to check a bearer token.
 Worker processes (``--workers N``) sign with their master's secret (:data:`SECRET_ENV`), and
 keep refresh tokens in the broker (:class:`servers.broker.tokens.RedisRefreshTokens`), so a
 token issued by one worker is honoured, and rotated, by any other.
+
+A classroom client may ask for shorter-lived access tokens (``?token_ttl=``, read by
+:mod:`servers.classroom.members`): each login and refresh it makes gets ``min(asked,
+--token-ttl)`` and ``expires_in`` says which. Never longer: the server's TTL is a ceiling.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from starlette.routing import Route
 
 from servers import badinput, httpjson
 from servers.httpjson import JSONResponse
+from servers.transport import TOKEN_TTL_KEY
 
 if TYPE_CHECKING:
     from servers.app import Server
@@ -101,7 +106,13 @@ class TokenService:
         self.access_ttl = int(access_ttl) if float(access_ttl).is_integer() else access_ttl
         self._refresh: RefreshTokens = refresh_tokens or LocalRefreshTokens()
 
-    def access_token(self, username: str) -> str:
+    def ttl(self, asked: float | None = None) -> float:
+        """The lifetime to grant: the server's, or a shorter one a client asked for."""
+        if asked is None or asked >= self.access_ttl:
+            return self.access_ttl
+        return int(asked) if float(asked).is_integer() else asked
+
+    def access_token(self, username: str, ttl: float | None = None) -> str:
         now = time.time()
         claims = {
             "sub": USERS[username],
@@ -109,24 +120,26 @@ class TokenService:
             "type": "access",
             "iat": int(now),
             # Not int(now) + ttl: truncating would cut up to a second off a 1 s token.
-            "exp": now + self.access_ttl,
+            "exp": now + (self.access_ttl if ttl is None else ttl),
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, _SECRET, algorithm=ALGORITHM)
 
-    async def issue(self, username: str) -> dict[str, Any]:
+    async def issue(self, username: str, asked_ttl: float | None = None) -> dict[str, Any]:
         refresh = secrets.token_urlsafe(32)
         await self._refresh.put(refresh, username, REFRESH_TTL)
+        ttl = self.ttl(asked_ttl)
         return {
-            "access_token": self.access_token(username),
+            "access_token": self.access_token(username, ttl),
             "refresh_token": refresh,
             "token_type": "bearer",
-            "expires_in": self.access_ttl,
+            "expires_in": ttl,
         }
 
-    async def rotate(self, refresh_token: str) -> dict[str, Any] | None:
+    async def rotate(self, refresh_token: str, asked_ttl: float | None = None
+                     ) -> dict[str, Any] | None:
         username = await self._refresh.take(refresh_token)
-        return None if username is None else await self.issue(username)
+        return None if username is None else await self.issue(username, asked_ttl)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -171,13 +184,14 @@ def routes(server: Server) -> list[Route]:
             return fields
         if fields["username"] not in USERS or not password_ok(fields["password"]):
             return _error(401, "wrong username or password")
-        return JSONResponse(await service.issue(fields["username"]))
+        return JSONResponse(await service.issue(fields["username"],
+                                                request.scope.get(TOKEN_TTL_KEY)))
 
     async def refresh(request: Request) -> JSONResponse:
         fields = await _json_fields(request, "refresh_token")
         if isinstance(fields, JSONResponse):
             return fields
-        pair = await service.rotate(fields["refresh_token"])
+        pair = await service.rotate(fields["refresh_token"], request.scope.get(TOKEN_TTL_KEY))
         if pair is None:
             return _error(401, "refresh token unknown, used or expired")
         return JSONResponse(pair)

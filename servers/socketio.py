@@ -39,8 +39,11 @@ refuses guests.
 
 Retries are safe: a ``chat_message`` or ``doc_change`` carrying a ``clientId`` already
 seen (per user, recent ones) is acknowledged again with the first answer and not
-broadcast twice. Room names live in their own key space (``room:<name>``), so a room
-called like another client's sid cannot reach that client's private room.
+broadcast twice. On a classroom server the names a client picks (``clientId``s, ``flaky``
+keys) are also per classroom client id: thirty students signed in as alice, running the
+same notebook with the same ``clientId``, are thirty senders, not one sending again.
+Room names live in their own key space (``room:<name>``), so a room called like another
+client's sid cannot reach that client's private room.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ import socketio
 
 from servers import auth, fanout, handoff, protocols
 from servers.broker.sequence import LocalSequences, Sequences
+from servers.transport import CLIENT_KEY
 
 if TYPE_CHECKING:
     from servers.app import Server
@@ -116,16 +120,17 @@ def _doc_key(name: str) -> str:
 
 
 class Dedupe:
-    """The answers to recent ``clientId``s, per user: a retried emit gets the same ack."""
+    """The answers to recent ``clientId``s, per user: a retried emit gets the same ack.
+    Keys: (kind, classroom client id, user id, clientId)."""
 
     def __init__(self, window: int = DEDUPE_WINDOW) -> None:
         self.window = window
-        self._seen: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 
-    def get(self, key: tuple[str, str, str]) -> Any:
+    def get(self, key: tuple[str, ...]) -> Any:
         return self._seen.get(key)
 
-    def put(self, key: tuple[str, str, str], answer: Any) -> None:
+    def put(self, key: tuple[str, ...], answer: Any) -> None:
         self._seen[key] = answer
         while len(self._seen) > self.window:
             self._seen.popitem(last=False)
@@ -157,7 +162,7 @@ class SocketIOService:
             plain = eio.generate_id
             eio.generate_id = lambda: handoff.worker_sid(worker, plain())
             self.id_suffix = f".{worker}"
-        self.flaky_calls: dict[str, int] = {}
+        self.flaky_calls: dict[tuple[str, str], int] = {}  # (owner, key) -> calls
         self.dedupe = Dedupe()
         self.tickers: dict[str, asyncio.Task[None]] = {}
         self._ids = itertools.count(1)
@@ -187,6 +192,11 @@ class SocketIOService:
 
     async def _user(self, sid: str, namespace: str) -> dict[str, Any]:
         return await self.sio.get_session(sid, namespace=namespace)
+
+    def _owner(self, sid: str, namespace: str) -> str:
+        """Whose names a client's keys are: its classroom client id ("" in lab mode)."""
+        environ = self.sio.get_environ(sid, namespace=namespace) or {}
+        return (environ.get("asgi.scope") or {}).get(CLIENT_KEY) or ""
 
     def _connect_handler(self, namespace: str, guests: bool) -> Handler:
         async def connect(sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
@@ -275,8 +285,9 @@ class SocketIOService:
         ignore = data.get("ignore", 1)
         if isinstance(ignore, bool) or not isinstance(ignore, int) or not 0 <= ignore <= 100:
             raise BadPayload("'ignore' must be an integer from 0 to 100")
-        calls = self.flaky_calls.get(key, 0) + 1
-        self.flaky_calls[key] = calls
+        owned = (self._owner(sid, "/"), key)
+        calls = self.flaky_calls.get(owned, 0) + 1
+        self.flaky_calls[owned] = calls
         if len(self.flaky_calls) > DEDUPE_WINDOW:
             self.flaky_calls.pop(next(iter(self.flaky_calls)))
         if calls <= ignore:
@@ -349,7 +360,8 @@ class SocketIOService:
         key = _room_key(room)
         if key not in self.sio.rooms(sid, namespace="/chat"):
             raise BadPayload(f"join room '{room}' before sending to it")
-        dedupe_key = ("chat", user["userId"], client_id) if client_id else None
+        dedupe_key = ("chat", self._owner(sid, "/chat"), user["userId"], client_id
+                      ) if client_id else None
         if dedupe_key is not None:
             seen = self.dedupe.get(dedupe_key)
             if seen is not None:
@@ -424,7 +436,8 @@ class SocketIOService:
             raise BadPayload(f"'operation' is larger than {MAX_OPERATION} characters")
         client_id = _client_id(data)
         user = await self._user(sid, "/collab")
-        dedupe_key = ("doc", user["userId"], client_id) if client_id else None
+        dedupe_key = ("doc", self._owner(sid, "/collab"), user["userId"], client_id
+                      ) if client_id else None
         if dedupe_key is not None:
             seen = self.dedupe.get(dedupe_key)
             if seen is not None:

@@ -39,6 +39,8 @@ LINGER_SECONDS = 2.0  # how long a failed WebSocket keeps reading before it clos
 #: scope keys where classroom mode leaves the caller: client id, and "student"/"instructor"
 CLIENT_KEY = "rtlab.client"
 ROLE_KEY = "rtlab.role"
+#: the access-token lifetime a classroom client asked for (``?token_ttl=``; auth caps it)
+TOKEN_TTL_KEY = "rtlab.token_ttl"
 
 
 def client_of(proto: Any) -> str | None:

@@ -12,7 +12,7 @@ does (the :class:`~rtlab.graphql.persisted.PersistedQueryLink` sets it):
 ``include_query=False`` leaves the document out (a persisted-query hash stands for
 it), ``method="GET"`` sends it as query parameters (GraphQL over HTTP, §GET), so HTTP
 caches can serve it. gql's transport only POSTs, so GET goes through the same httpx
-client directly.
+client directly, its parameters added to the URL's own query (a classroom's join token).
 
 Every link counts what it sends in ``wire`` (:mod:`rtlab.graphql.wire`): its sockets
 are counted, and ``http_cache`` (:mod:`rtlab.graphql.httpcache`) puts an RFC 9111
@@ -30,6 +30,7 @@ from gql import GraphQLRequest
 from gql.transport.exceptions import TransportError, TransportServerError
 from gql.transport.httpx import HTTPXAsyncTransport
 
+from rtlab import urls
 from rtlab.graphql.httpcache import HttpCache
 from rtlab.graphql.links import Forward, Link, NetworkError, Operation, Response
 from rtlab.graphql.wire import CountingTransport, WireStats
@@ -129,9 +130,8 @@ class HttpLink(Link):
         try:
             if method == "GET":
                 assert transport.client is not None
-                http = await transport.client.get(
-                    self.url, params=get_params(payload_of(request, include_query)),
-                    headers={"Accept": GET_ACCEPT, **headers})
+                url = urls.with_params(self.url, get_params(payload_of(request, include_query)))
+                http = await transport.client.get(url, headers={"Accept": GET_ACCEPT, **headers})
                 return answer_of(http, self.url)
             extra: dict[str, Any] = {"headers": headers}
             if not include_query:

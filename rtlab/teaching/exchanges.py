@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
+from rtlab import urls
 from rtlab.graphql.http import GET_ACCEPT, HttpLink, get_params, graphql_request, payload_of
 from rtlab.graphql.links import Forward, Link, NetworkError, Operation, Response
 from rtlab.graphql.persisted import VERSION, sha256_hex
@@ -101,6 +102,6 @@ async def caching_headers(url: str, op: Operation, *,
     ext = {"persistedQuery": {"version": VERSION, "sha256Hash": sha256_hex(op.query)}}
     request = graphql_request(replace(op, extensions={**op.extensions, **ext}))
     async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(url, params=get_params(payload_of(request, False)),
+        response = await client.get(urls.with_params(url, get_params(payload_of(request, False))),
                                     headers={"Accept": GET_ACCEPT, **(headers or {})})
     return {k: response.headers[k] for k in CACHING if k in response.headers}

@@ -7,7 +7,7 @@ in-process seams, each in its own module:
 - :mod:`.pubsub`: GraphQL's :class:`servers.graphql.pubsub.PubSub` over the bus;
 - :mod:`.feeds`: SSE feeds kept in Redis streams, one publisher per feed across workers;
 - :mod:`.tokens`: refresh tokens, so a refresh works on any worker (and only once);
-- :mod:`.counter`: the classroom limits' counters (``incr(key, window)``, ``adjust``);
+- :mod:`.counter`: the classroom limits' counters (``take(key, rate, burst)``, ``adjust``);
 - :mod:`.sequence`: numbers every worker draws from (document versions).
 
 Socket.IO uses python-socketio's own ``AsyncRedisManager`` (:func:`socketio_manager`).

@@ -1,9 +1,11 @@
 """The classroom's counters (:class:`servers.classroom.counters.Counters`) in the broker's
 Redis, so a class's limits hold across workers.
 
-- ``incr(key, window)``: a fixed window aligned to the epoch (every worker counts into the
-  same one): ``INCR`` of ``key:<window number>`` and ``PEXPIRE`` after the window, in one
-  transaction.
+- ``take(key, rate, burst)``: the token bucket as GCRA, one Redis key per client holding the
+  theoretical arrival time, read and moved on by one Lua script (:data:`TAKE`: the rule of
+  :func:`servers.classroom.counters.gcra`, atomic across workers). The time is this process's
+  epoch clock, the same on every worker of one machine; the key lapses once the bucket would
+  be full again.
 - ``adjust(key, delta)``: a gauge kept as one hash field per worker (``HINCRBY key w<N>``),
   answered as the sum of the fields. A worker clears its own fields when it starts, so one
   that was killed and started again leaves no share behind.
@@ -12,10 +14,22 @@ Redis, so a class's limits hold across workers.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from typing import Any
+
+#: GCRA in Lua. ARGV: now, 1 / rate, burst. Answers the wait as a string ("0": passed);
+#: Redis would truncate a Lua number to an integer.
+TAKE = """
+local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local arrival = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if arrival < now then arrival = now end
+local wait = arrival + interval - burst * interval - now
+if wait > 1e-9 then return tostring(wait) end
+local ttl = math.ceil((arrival + interval - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', arrival + interval), 'PX', ttl)
+return '0'
+"""
 
 
 class RedisCounters:
@@ -26,15 +40,14 @@ class RedisCounters:
         self.field = f"w{worker}"
         self.clock = clock
         self._cleared: asyncio.Task[None] | None = None
+        self._take: Any = None  # the registered script
 
-    async def incr(self, key: str, window: float) -> int:
-        number = math.floor(self.clock() / window)
-        name = f"{self.prefix}:rate:{key}:{number}"
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(name)
-        pipe.pexpire(name, max(math.ceil(window * 1000), 1) + 1000)
-        count, _ = await pipe.execute()
-        return int(count)
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        if self._take is None:
+            self._take = self.redis.register_script(TAKE)
+        wait = await self._take(keys=[f"{self.prefix}:rate:{key}"],
+                                args=[f"{self.clock():.6f}", repr(1.0 / rate), burst])
+        return float(wait)
 
     async def adjust(self, key: str, delta: int) -> int:
         if self._cleared is None:

@@ -8,7 +8,9 @@ topic's channel; every process with subscribers hands it to them, the publisher 
 
 ``subscribers(topic)`` counts across processes: each one keeps its counts in its own Redis
 hash (``…:gql:subs:w<N>``), which it empties when it starts, so a worker that was killed and
-started again leaves no stale count behind.
+started again leaves no stale count behind. A subscriber with an ``owner`` (a classroom client
+id) is also counted in a second hash (``…:gql:owned-subs:w<N>``, field ``"<owner> <topic>"``)
+for ``subscribers(topic, owner)``.
 """
 
 from __future__ import annotations
@@ -31,20 +33,20 @@ class RedisPubSub:
         self.local = LocalPubSub(limit)
         self._relays: dict[str, Callable[[bytes], Any]] = {}
         # Counts a killed predecessor of this worker left behind go before our first one.
-        self._cleared = asyncio.get_running_loop().create_task(
-            broker.redis.delete(self._counts(broker.worker)))
+        self._cleared = asyncio.get_running_loop().create_task(broker.redis.delete(
+            self._counts(broker.worker), self._counts(broker.worker, owned=True)))
 
-    def _counts(self, worker: int) -> str:
-        return self.broker.key("gql", "subs", f"w{worker}")
+    def _counts(self, worker: int, owned: bool = False) -> str:
+        return self.broker.key("gql", "owned-subs" if owned else "subs", f"w{worker}")
 
     @property
     def evictions(self) -> int:
         return self.local.evictions
 
-    async def subscribers(self, topic: str) -> int:
+    async def subscribers(self, topic: str, owner: str | None = None) -> int:
         pipe = self.broker.redis.pipeline(transaction=False)
         for worker in range(self.broker.workers):
-            pipe.hget(self._counts(worker), topic)
+            pipe.hget(self._counts(worker, owner is not None), _field(topic, owner))
         return sum(int(n or 0) for n in await pipe.execute())
 
     async def publish(self, topic: str, event: Any) -> int:
@@ -72,23 +74,32 @@ class RedisPubSub:
         if deliver is not None:
             self.broker.bus.unlisten(f"gql:{topic}", deliver)
 
-    async def _count(self, topic: str, delta: int) -> None:
-        key = self._counts(self.broker.worker)
+    async def _count(self, topic: str, owner: str | None, delta: int) -> None:
         await self._cleared
-        if await self.broker.redis.hincrby(key, topic, delta) <= 0:
-            await self.broker.redis.hdel(key, topic)
+        for owned in (None, owner) if owner is not None else (None,):
+            key = self._counts(self.broker.worker, owned is not None)
+            field = _field(topic, owned)
+            if await self.broker.redis.hincrby(key, field, delta) <= 0:
+                await self.broker.redis.hdel(key, field)
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, topic: str, *, on_overflow: Callable[[], None] | None = None
+        self, topic: str, *, on_overflow: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> AsyncIterator[AsyncIterator[Any]]:
-        async with self.local.subscribe(topic, on_overflow=on_overflow) as events:
+        async with self.local.subscribe(topic, on_overflow=on_overflow, owner=owner) as events:
             try:
                 await self._relay(topic)
-                await self._count(topic, +1)
+                await self._count(topic, owner, +1)
                 yield events
             finally:
                 if self.local.local_subscribers(topic) <= 1:  # we are the last one here
                     self._unrelay(topic)
                 with contextlib.suppress(Exception):
-                    await self._count(topic, -1)
+                    await self._count(topic, owner, -1)
+
+
+def _field(topic: str, owner: str | None) -> str:
+    """The hash field a count is kept in: the topic, or ``"<owner> <topic>"`` in the owners'
+    hash (a classroom client id holds no space, so the first space ends it)."""
+    return topic if owner is None else f"{owner} {topic}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from servers.classroom import Config, new_token
-from servers.classroom.limits import CLIENT_CONNECTIONS, RATE, TOTAL_CONNECTIONS, Limits
+from servers.classroom.limits import BURST, CLIENT_CONNECTIONS, RATE, TOTAL_CONNECTIONS, Limits
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--join-token", help="the students' token (default: a random one)")
     group.add_argument("--instructor-token", help="the instructor's (default: a random one)")
     group.add_argument("--rate", type=float, default=RATE,
-                       help="messages (requests, frames, events) per second per client")
+                       help="messages (requests, frames, events) per second per client, "
+                       "sustained (a token bucket's refill)")
+    group.add_argument("--burst", type=int, default=BURST,
+                       help="messages per client at once (the token bucket's size)")
     group.add_argument("--client-connections", type=int, default=CLIENT_CONNECTIONS,
                        help="open connections per client id")
     group.add_argument("--max-connections", type=int, default=TOTAL_CONNECTIONS,
@@ -42,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config(args: argparse.Namespace) -> Config | None:
     if not args.classroom:
         return None
-    limits = Limits(rate=args.rate, client_connections=args.client_connections,
+    limits = Limits(rate=args.rate, burst=args.burst, client_connections=args.client_connections,
                     total_connections=args.max_connections)
     return Config(join_token=args.join_token or new_token(),
                   instructor_token=args.instructor_token or new_token(), limits=limits,

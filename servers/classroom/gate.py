@@ -7,7 +7,7 @@ what                          HTTP (incl. SSE, Socket.IO  WebSocket (``/ws/*``, 
                               polling and handshakes)
 ============================  ==========================  =================================
 no / wrong join token         401                         accept, then close 4401 + reason
-bad client id                 400                         accept, then close 4400 + reason
+bad client id or token_ttl    400                         accept, then close 4400 + reason
 too many connections (client) 429 + ``Retry-After``       accept, then close 1008 + reason
 server full                   503 + ``Retry-After``       accept, then close 1013 + reason
 message rate                  429 + ``Retry-After``       close 1008 + reason
@@ -43,9 +43,8 @@ if TYPE_CHECKING:
 
 
 def _refusal(unknown: Unknown) -> Refusal:
-    bad_id = unknown.code == "BAD_CLIENT_ID"
-    return Refusal(unknown.code, unknown.message, 400 if bad_id else 401,
-                   4400 if bad_id else 4401)
+    bad = unknown.code.startswith("BAD_")  # a malformed parameter, not a missing credential
+    return Refusal(unknown.code, unknown.message, 400 if bad else 401, 4400 if bad else 4401)
 
 
 async def answer(scope: Any, receive: Any, send: Any, refusal: Refusal) -> None:

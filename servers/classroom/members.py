@@ -5,9 +5,14 @@ library keeps a URL's query string: websockets, httpx, gql, aiohttp, and python-
 every polling request and on the upgrade, see ``engineio.base_client._get_engineio_url``) or
 as the header ``X-Rtlab-Join`` (for clients that can set headers). The client id is
 ``?client=ID`` or ``X-Rtlab-Client``; a client that sends none counts as ``ip-<address>``.
+``?token_ttl=SECONDS`` (optional) asks for access tokens that live shorter than the server's
+``--token-ttl``, for this request's logins and refreshes only (:mod:`servers.auth` never
+grants longer): a notebook that watches a token expire does so on a shared server too, and
+nothing is stored per client, so any worker answers the same.
 
-Both parameters are removed from the query string before the app sees it, so the servers'
-own parameter checks never meet them and they are never echoed back.
+These parameters are removed from the query string before the app sees it, so the servers'
+own parameter checks never meet them, they are never echoed back, and an HTTP cache rule
+never sees them.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from servers.transport import CLIENT_KEY, ROLE_KEY
+from servers import params
+from servers.transport import CLIENT_KEY, ROLE_KEY, TOKEN_TTL_KEY
 
 JOIN = "join"
 CLIENT = "client"
+TOKEN_TTL = "token_ttl"
+OURS = (JOIN, CLIENT, TOKEN_TTL)
+#: the shortest token lifetime a client may ask for, and the longest it may write down
+TOKEN_TTL_RANGE = (0.5, 86400.0)
 JOIN_HEADER = b"x-rtlab-join"
 CLIENT_HEADER = b"x-rtlab-client"
 STUDENT = "student"
@@ -53,7 +63,7 @@ def _split(query: bytes) -> tuple[dict[str, str], bytes]:
     kept = []
     for pair in query.split(b"&") if query else ():
         name = urllib.parse.unquote_plus(pair.split(b"=", 1)[0].decode("latin-1"))
-        if name in (JOIN, CLIENT):
+        if name in OURS:
             value = pair.split(b"=", 1)[1] if b"=" in pair else b""
             ours.setdefault(name, urllib.parse.unquote_plus(value.decode("latin-1")))
         else:
@@ -94,4 +104,9 @@ def identify(scope: dict[str, Any], join_token: str, instructor_token: str) -> M
                        f"'.', '_', ':' or '-', not {client[:40]!r}{hint}")
     member = Member(role, client)
     scope[ROLE_KEY], scope[CLIENT_KEY] = member.role, member.client
+    if ours.get(TOKEN_TTL):
+        try:
+            scope[TOKEN_TTL_KEY] = params.number(TOKEN_TTL, ours[TOKEN_TTL], *TOKEN_TTL_RANGE)
+        except params.BadParam as exc:
+            return Unknown("BAD_TOKEN_TTL", f"classroom server: {exc}")
     return member

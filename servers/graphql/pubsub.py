@@ -29,8 +29,9 @@ class SlowConsumer(Exception):
 
 
 class PubSub(Protocol):
-    async def subscribers(self, topic: str) -> int:
-        """How many subscribers ``topic`` has now (on this broker, all processes)."""
+    async def subscribers(self, topic: str, owner: str | None = None) -> int:
+        """How many subscribers ``topic`` has now (on this broker, all processes); with
+        ``owner``, only those subscribed with that owner (a classroom client id)."""
         ...
 
     async def publish(self, topic: str, event: Any) -> int:
@@ -38,17 +39,21 @@ class PubSub(Protocol):
         ...
 
     def subscribe(
-        self, topic: str, *, on_overflow: Callable[[], None] | None = None
+        self, topic: str, *, on_overflow: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Any]]:
-        """Events published to ``topic`` from now on, until the context exits."""
+        """Events published to ``topic`` from now on, until the context exits; ``owner``
+        only tags the subscriber for :meth:`subscribers`."""
         ...
 
 
 class _Subscriber:
-    def __init__(self, limit: int, on_overflow: Callable[[], None] | None) -> None:
+    def __init__(self, limit: int, on_overflow: Callable[[], None] | None,
+                 owner: str | None = None) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(limit + 1)  # +1: room for the end mark
         self.limit = limit
         self.on_overflow = on_overflow
+        self.owner = owner
         self.evicted = False
 
     async def events(self) -> AsyncIterator[Any]:
@@ -67,11 +72,12 @@ class LocalPubSub:
         self._topics: dict[str, set[_Subscriber]] = {}
         self.evictions = 0
 
-    async def subscribers(self, topic: str) -> int:
-        return self.local_subscribers(topic)
+    async def subscribers(self, topic: str, owner: str | None = None) -> int:
+        return self.local_subscribers(topic, owner)
 
-    def local_subscribers(self, topic: str) -> int:
-        return len(self._topics.get(topic, ()))
+    def local_subscribers(self, topic: str, owner: str | None = None) -> int:
+        subs = self._topics.get(topic, ())
+        return len(subs) if owner is None else sum(s.owner == owner for s in subs)
 
     async def publish(self, topic: str, event: Any) -> int:
         delivered = 0
@@ -100,9 +106,10 @@ class LocalPubSub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, topic: str, *, on_overflow: Callable[[], None] | None = None
+        self, topic: str, *, on_overflow: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> AsyncIterator[AsyncIterator[Any]]:
-        sub = _Subscriber(self.limit, on_overflow)
+        sub = _Subscriber(self.limit, on_overflow, owner)
         self._topics.setdefault(topic, set()).add(sub)
         try:
             yield sub.events()

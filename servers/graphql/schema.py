@@ -34,6 +34,7 @@ from servers.graphql.apq import PersistedQueries
 from servers.graphql.budget import checkpoint
 from servers.graphql.presence import Presence
 from servers.graphql.pubsub import LocalPubSub, PubSub
+from servers.transport import CLIENT_KEY, scoped_client
 
 MAX_PAGE = 100
 MAX_TICKS = 1_000_000
@@ -65,6 +66,12 @@ class Context:
     on_overflow: Callable[[], None] | None = None  # how a too-slow subscriber is dropped
     presence_id: str | None = None  # set once a WebSocket connection is acknowledged
     expiry: Any = None  # the timer that closes a WebSocket when its token expires
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The ASGI scope of the request or WebSocket (classroom mode: who the caller is)."""
+        conn = self.request if self.request is not None else self.websocket
+        return getattr(conn, "scope", None) or {}
 
 
 def unauthenticated(reason: str) -> GraphQLError:
@@ -217,9 +224,11 @@ class ChatRoom:
         return [Message.of(m) for m in _ctx(info).app.store.messages(str(self.id), limit)]
 
     @strawberry.field(description="Live messageReceived subscriptions to this room, server-wide "
-                                  "(lets a client prove it resubscribed exactly once).")
+                                  "(lets a client prove it resubscribed exactly once). On a "
+                                  "classroom server a student counts their own client id's.")
     async def subscribers(self, info: Info) -> int:
-        return await _ctx(info).app.pubsub.subscribers(f"room:{self.id}")
+        ctx = _ctx(info)
+        return await ctx.app.pubsub.subscribers(f"room:{self.id}", scoped_client(ctx.scope))
 
 
 @strawberry.type
@@ -387,7 +396,8 @@ class Mutation:
 
 async def _stream(info: Info, topic: str) -> AsyncGenerator[Any, None]:
     ctx = _ctx(info)
-    async with ctx.app.pubsub.subscribe(topic, on_overflow=ctx.on_overflow) as events:
+    async with ctx.app.pubsub.subscribe(topic, on_overflow=ctx.on_overflow,
+                                        owner=ctx.scope.get(CLIENT_KEY)) as events:
         async for event in events:
             yield event
 

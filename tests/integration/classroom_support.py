@@ -55,7 +55,7 @@ def classroom(tmp_path: Path) -> Iterator[Classroom]:
 @pytest.fixture
 def strict_classroom(tmp_path: Path) -> Iterator[Classroom]:
     """Small limits, to hit each one quickly."""
-    room = launch(tmp_path, "--rate", "20", "--client-connections", "3",
+    room = launch(tmp_path, "--rate", "5", "--burst", "20", "--client-connections", "3",
                   "--max-connections", "5")
     yield room
     room.server.stop()

@@ -473,6 +473,58 @@ async def test_a_classroom_on_workers_shares_its_tokens_and_limits(launch_server
             await ws.close()
 
 
+async def test_on_workers_a_students_short_tokens_and_subscriber_count_stay_theirs(
+        launch_server, redis_server, tmp_path):
+    """``?token_ttl=`` travels with each request, so a login on one worker and a refresh on the
+    other both honour it; ``chatRoom.subscribers`` counts the asking student's subscriptions
+    on every worker (ada: one on each, bea: one)."""
+    server = launch_server(extra_args=(
+        "--workers", "2", "--broker", redis_server.url, "--classroom", "--no-qr",
+        "--join-token", JOIN, "--instructor-file", str(tmp_path / "instructor-token")))
+
+    def as_(client: str, path: str, extra: str = "") -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{path}{sep}join={JOIN}&client={client}{extra}"
+
+    async def post(n: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient() as client:
+                return await client.post(server.http_url(path), json=body)
+
+        answer = await on_worker(n, send, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    short = as_("ada", "/auth/login", "&token_ttl=2")
+    pair = await post(0, short, {"username": "alice", "password": "password"})
+    again = await post(1, as_("ada", "/auth/refresh", "&token_ttl=2"),
+                       {"refresh_token": pair["refresh_token"]})
+    assert (pair["expires_in"], again["expires_in"]) == (2, 2)
+
+    sockets = []
+    try:
+        for n, client in ((0, "ada"), (1, "ada"), (1, "bea")):
+            ws = await ws_on(server, n, as_(client, "/graphql"),
+                             subprotocols=["graphql-transport-ws"])
+            sockets.append(ws)
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": {
+                "query": SUBSCRIBE, "variables": {"room": "ours"}}}))
+
+        async def count(client: str) -> int:
+            answer = await post(0, as_(client, "/graphql"),
+                                {"query": SUBSCRIBERS, "variables": {"room": "ours"}})
+            return answer["data"]["chatRoom"]["subscribers"]
+
+        async with asyncio.timeout(5):  # registered a moment after each subscribe
+            while (await count("ada"), await count("bea")) != (2, 1):
+                await asyncio.sleep(0.05)
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
 # -- a worker dies -----------------------------------------------------------------------------
 def worker_pids(master_pid: int) -> dict[int, int]:
     """worker number -> pid, for the children of ``master_pid``."""
@@ -534,7 +586,7 @@ def test_more_than_one_worker_without_a_broker_is_refused_clearly():
 
 
 async def test_classroom_counters_in_redis_add_up_across_workers(redis_server):
-    """The classroom limits' counters: two workers count into one epoch-aligned window; a
+    """The classroom limits' counters: two workers take from one token bucket per client; a
     gauge sums the workers' shares, and a worker started again drops its predecessor's."""
     from servers.broker import Broker
 
@@ -543,11 +595,11 @@ async def test_classroom_counters_in_redis_add_up_across_workers(redis_server):
     try:
         a, b = (broker.counters() for broker in brokers)
         a.clock = b.clock = lambda: now[0]
-        assert [await a.incr("rate:ada", 0.5), await b.incr("rate:ada", 0.5),
-                await a.incr("rate:ada", 0.5)] == [1, 2, 3]
-        assert await b.incr("rate:bob", 0.5) == 1
-        now[0] = 1000.5  # the next window, the same on every worker
-        assert await b.incr("rate:ada", 0.5) == 1
+        assert [await a.take("ada", 2.0, 2), await b.take("ada", 2.0, 2)] == [0.0, 0.0]
+        assert await a.take("ada", 2.0, 2) == pytest.approx(0.5)  # the bucket both emptied
+        assert await b.take("bob", 2.0, 2) == 0.0
+        now[0] += 0.5  # one more refilled, for both workers
+        assert [await b.take("ada", 2.0, 2), await a.take("ada", 2.0, 2) > 0] == [0.0, True]
         assert [await a.adjust("conn", 1), await b.adjust("conn", 1),
                 await b.adjust("conn", 1), await a.adjust("conn", 1),
                 await a.adjust("conn", -1)] == [1, 2, 3, 4, 3]

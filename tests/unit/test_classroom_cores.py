@@ -8,7 +8,8 @@ import pytest
 from rtlab import urls
 from rtlab.errors import LabError
 from rtlab.remote import RemoteServer, client_id, split
-from servers.classroom.counters import LocalCounters
+from servers.auth import TokenService
+from servers.classroom.counters import LocalCounters, gcra
 from servers.classroom.limits import Admission, Limits
 from servers.classroom.members import Member, Unknown, identify
 from servers.classroom.record import Herd, PerSecond
@@ -22,27 +23,50 @@ class Clock:
         return self.now
 
 
-async def test_counters_count_per_window_and_start_again_in_the_next() -> None:
-    clock = Clock(1000.2)
+async def test_a_token_bucket_passes_a_burst_then_the_rate() -> None:
+    clock = Clock(1000.0)
     counters = LocalCounters(clock)
-    assert [await counters.incr("k", 1.0) for _ in range(3)] == [1, 2, 3]
-    assert await counters.incr("other", 1.0) == 1
-    clock.now = 1001.0  # the next aligned window
-    assert await counters.incr("k", 1.0) == 1
+    assert [await counters.take("k", 2.0, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert await counters.take("k", 2.0, 3) == pytest.approx(0.5)  # empty: one per 0.5 s
+    assert await counters.take("other", 2.0, 3) == 0.0  # per key
+    clock.now += 0.5
+    assert await counters.take("k", 2.0, 3) == 0.0
+    assert await counters.take("k", 2.0, 3) == pytest.approx(0.5)
+    clock.now += 10  # refilled, but never above the bucket's size
+    assert [await counters.take("k", 2.0, 3) for _ in range(4)][-1] > 0
     assert await counters.adjust("g", 2) == 2
     assert await counters.adjust("g", -2) == 0
 
 
+@pytest.mark.parametrize(("rate", "burst", "gaps"), [
+    (5.0, 600, [0.0] * 700), (5.0, 10, [0.01, 0.3, 0.0, 0.25] * 30), (1.0, 1, [0.9, 1.1] * 5)])
+def test_gcra_refuses_exactly_what_a_bucket_would(rate, burst, gaps) -> None:
+    """Against a bucket of tokens refilled continuously (the definition), message by message."""
+    arrival, tokens, now = None, float(burst), 0.0
+    for gap in gaps:
+        now += gap
+        tokens = min(burst, tokens + gap * rate)
+        arrival, wait = gcra(arrival, now, rate, burst)
+        passes = tokens >= 1 - 1e-9
+        assert (wait == 0.0) == passes, (now, tokens, wait)
+        if passes:
+            tokens -= 1
+        else:
+            assert wait == pytest.approx((1 - tokens) / rate)
+
+
 async def test_admission_answers_each_limit_with_its_own_refusal() -> None:
     clock = Clock(50.25)
-    admission = Admission(Limits(rate=2, client_connections=2, total_connections=3),
-                          LocalCounters(clock), clock)
+    admission = Admission(Limits(rate=1, burst=2, client_connections=2, total_connections=3),
+                          LocalCounters(clock))
     assert [await admission.message("a") for _ in range(2)] == [None, None]
     late = await admission.message("a")
     assert late is not None and (late.status, late.close_code, late.code) == (
         429, 1008, "RATE_LIMITED")
-    assert late.retry_after == 1.0 and "client a" in late.message
+    assert late.retry_after == 1.0 and "client a" in late.message and "2 messages" in late.message
     assert await admission.message("b") is None  # per client
+    clock.now += 1.0
+    assert await admission.message("a") is None  # one more after 1 / rate
     assert await admission.open("a") is None and await admission.open("a") is None
     mine = await admission.open("a")
     assert mine is not None and (mine.status, mine.close_code) == (429, 1008)
@@ -83,10 +107,11 @@ def scope(query: bytes, headers: list[tuple[bytes, bytes]] = ()) -> dict:
 
 
 def test_identify_strips_our_parameters_and_keeps_the_rest_byte_for_byte() -> None:
-    s = scope(b"query=%7Bx%7D&join=J&rate=5&client=ada-1")
+    s = scope(b"query=%7Bx%7D&join=J&rate=5&client=ada-1&token_ttl=2.5")
     assert identify(s, "J", "T") == Member("student", "ada-1")
     assert s["query_string"] == b"query=%7Bx%7D&rate=5"
     assert s["rtlab.client"] == "ada-1" and s["rtlab.role"] == "student"
+    assert s["rtlab.token_ttl"] == 2.5
     assert identify(scope(b"join=T"), "J", "T") == Member("instructor", "ip-10.0.0.7")
     headers = [(b"x-rtlab-join", b"J"), (b"x-rtlab-client", b"h")]
     assert identify(scope(b"", headers), "J", "T") == Member("student", "h")
@@ -98,6 +123,8 @@ def test_identify_strips_our_parameters_and_keeps_the_rest_byte_for_byte() -> No
     (b"join=nope", "JOIN_TOKEN_WRONG"),
     (b"join=J&client=a/graphql", "BAD_CLIENT_ID"),
     (b"join=J&client=" + b"x" * 65, "BAD_CLIENT_ID"),
+    (b"join=J&client=a&token_ttl=inf", "BAD_TOKEN_TTL"),
+    (b"join=J&client=a&token_ttl=0", "BAD_TOKEN_TTL"),
 ])
 def test_identify_refuses_with_a_code(query, code) -> None:
     found = identify(scope(query), "J", "T")
@@ -109,6 +136,21 @@ def test_urls_join_keeps_the_bases_query_after_the_paths_own() -> None:
     assert urls.join(base, "/ws/ticker?rate=5") == "http://h:1/ws/ticker?rate=5&join=T&client=C"
     assert urls.join("http://h:1/", "/graphql") == "http://h:1/graphql"
     assert urls.websocket(urls.join(base, "/ws/echo")) == "ws://h:1/ws/echo?join=T&client=C"
+
+
+def test_urls_with_params_adds_to_the_query_a_url_has() -> None:
+    url = "http://h:1/graphql?join=T&client=C"
+    assert urls.with_params(url, {"query": "{ a b }", "extensions": '{"x":1}'}) == (
+        "http://h:1/graphql?join=T&client=C&query=%7B+a+b+%7D&extensions=%7B%22x%22%3A1%7D")
+    assert urls.with_params("http://h:1/graphql", {"a": "1"}) == "http://h:1/graphql?a=1"
+    assert urls.with_params(url, {}) == url
+
+
+async def test_the_token_service_grants_a_shorter_ttl_never_a_longer_one() -> None:
+    service = TokenService(900)
+    assert [service.ttl(None), service.ttl(2), service.ttl(2.5), service.ttl(5000)] == [
+        900, 2, 2.5, 900]
+    assert (await service.issue("alice", 2))["expires_in"] == 2
 
 
 @pytest.mark.parametrize("spec", ["http://h:8000/?join=TOK", "http://h:8000#TOK",
@@ -130,5 +172,7 @@ def test_a_remote_handle_puts_token_and_client_on_every_url() -> None:
     assert server.http_url("/graphql") == "http://h:8000/graphql?join=T&client=ada-1"
     assert server.ws_url("/ws/chat?room=x") == "ws://h:8000/ws/chat?room=x&join=T&client=ada-1"
     assert server.chaos._url("drop") == "http://h:8000/_chaos/drop?join=T&client=ada-1"
+    assert RemoteServer("http://h:8000", "T", "a", token_ttl=2).ws_url("/graphql") == (
+        "ws://h:8000/graphql?join=T&client=a&token_ttl=2")
     assert client_id("Ada Lovelace!")[:-7] == "Ada-Lovelace"
     assert client_id("x") != client_id("x")
