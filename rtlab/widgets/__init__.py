@@ -11,6 +11,7 @@ from .base import TextFallback, TimelineHTML, timeline_of
 from .cache_view import CacheView
 from .chaos_panel import ChaosPanel
 from .cursors import Cursors
+from .decision import DecisionHelper
 from .framelog import FrameLog
 from .layout import side_by_side
 from .messages import MessageList, short
@@ -28,6 +29,7 @@ __all__ = [
     "ChatRoomView",
     "ChaosPanel",
     "Cursors",
+    "DecisionHelper",
     "FrameLog",
     "MessageList",
     "NotificationList",
