@@ -13,7 +13,8 @@ export IPYTHONDIR := $(HERE)/.jupyter/ipython
 export MPLCONFIGDIR := $(HERE)/.jupyter/mpl
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade fuzz
+.PHONY: lab test unit integration notebooks browser bench serve lint clean student grade fuzz \
+	classroom
 
 $(STAMP): pyproject.toml
 	tools/setup-system lab
@@ -51,6 +52,10 @@ fuzz: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/python -m servers --port $(or $(PORT),8000)
+
+# One server for a whole class (README "Classroom mode"): prints the join URL and a QR code.
+classroom: $(STAMP)
+	$(BIN)/python -m servers --classroom --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),8000)
 
 # Exercises for a class (nbgrader; see README "Teaching with rtlab"). Student copies go to
 # course/release/exercises/; `make grade SUBMISSIONS=DIR` grades DIR/<student>/*.ipynb.

@@ -27,6 +27,7 @@ MODULES = [
     "ws_oneway",
     "compression",
     "graphql_cost",
+    "scaleout_handoff",
 ]
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from rtlab import urls
 from rtlab.errors import AuthenticationFailed
 from rtlab.knobs import non_negative, positive
 from rtlab.state import NOTE, Timeline
@@ -114,7 +115,7 @@ async def login(base_url: str, username: str, password: str, *,
                 endpoints: AuthEndpoints = LAB_ENDPOINTS,
                 timeout: float = 5.0) -> dict[str, Any]:
     """One login: the server's answer (a JSON object holding at least the access token)."""
-    url = f"{base_url.rstrip('/')}{endpoints.login_path}"
+    url = urls.join(base_url, endpoints.login_path)
     answer = await post_json(url, {**endpoints.extra, endpoints.username_field: username,
                                    endpoints.password_field: password}, timeout)
     _field(answer, endpoints.access_token_field, url)
@@ -154,7 +155,7 @@ class TokenManager:
                              endpoints=self.endpoints, timeout=self.timeout)
         self.logins += 1
         self.timeline.record(NOTE, detail=f"logged in as {self.username}")
-        return self._store(answer, self.base_url + self.endpoints.login_path)
+        return self._store(answer, urls.join(self.base_url, self.endpoints.login_path))
 
     async def refresh(self) -> str:
         """Spend the refresh token for a new pair; log in again if it was refused (or the
@@ -168,7 +169,7 @@ class TokenManager:
         ep = self.endpoints
         if self.tokens is None or self.tokens.refresh_token is None or ep.refresh_path is None:
             return await self.login()
-        url = f"{self.base_url}{ep.refresh_path}"
+        url = urls.join(self.base_url, ep.refresh_path)
         try:
             answer = await post_json(url, {ep.refresh_token_field: self.tokens.refresh_token},
                                      self.timeout)

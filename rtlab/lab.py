@@ -6,11 +6,17 @@
     server.chaos.freeze(); server.chaos.thaw()
     server.kill(); server.restart()      # same port, so clients can reconnect
     ticker = lab.keep("ticker", ReconnectingWebSocket(url))  # a re-run closes the old one
+    server = lab.connect("http://10.0.0.5:8000/?join=TOKEN")  # a classroom's shared server
 
 The server runs as ``python -m servers --port 0 --parent-pid <kernel pid>`` in its own
 session (a kernel interrupt must not kill it); it exits by itself when the kernel dies,
 even by SIGKILL, so nothing is left behind. Its stderr goes to a log file
 (:attr:`ServerProcess.log_path`) so a chatty server never blocks on a full pipe.
+
+With ``RTLAB_SERVER`` set (a classroom's join URL), :func:`start` returns the shared
+classroom server's handle instead (:mod:`rtlab.remote`): same API, chaos scoped to this
+notebook's own connections, and ``kill``/``restart``/``freeze`` done by their scoped
+equivalents with a printed note.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from rtlab import urls
 from rtlab.errors import LabError
 from rtlab.process import (
     HOST,
@@ -40,10 +47,13 @@ from rtlab.process import (
 )
 from rtlab.rerun import closed, forget, keep, kept
 
+if TYPE_CHECKING:
+    from rtlab.remote import RemoteServer
+
 READY_PREFIX = "rtlab servers ready on "
 
-__all__ = ["ChaosClient", "LabError", "ServerProcess", "closed", "forget", "keep", "kept",
-           "start", "stop_all"]
+__all__ = ["ChaosClient", "LabError", "ServerProcess", "closed", "connect", "forget", "keep",
+           "kept", "start", "stop_all"]
 
 
 class ChaosClient:
@@ -58,11 +68,12 @@ class ChaosClient:
         self.timeout = timeout
 
     def _url(self, name: str) -> str:
-        return f"{self.base_url}/_chaos/{name}"
+        return urls.join(self.base_url, f"/_chaos/{name}")
 
     def _result(self, name: str, response: httpx.Response) -> dict[str, Any]:
         if response.status_code == 404:
-            raise LabError(f"{self._url(name)}: 404 (chaos is only on in lab mode, loopback)")
+            raise LabError(f"{self._url(name)}: 404 (chaos is only on in lab mode, loopback, "
+                           "and in classroom mode)")
         if response.status_code >= 400:
             raise LabError(f"{self._url(name)}: HTTP {response.status_code} {response.text}")
         return response.json()
@@ -107,6 +118,12 @@ class ChaosClient:
     def reject(self, status: int = 503, seconds: float = 5) -> dict[str, Any]:
         return self._call("reject", {"status": status, "seconds": seconds})
 
+    def restart(self, seconds: float = 1.0, status: int = 503, mode: str = "abort"
+                ) -> dict[str, Any]:
+        """A restart as clients see it: faults undone, links cut, new ones refused for
+        ``seconds`` (what a classroom's instructor does to the whole class)."""
+        return self._call("restart", {"seconds": seconds, "status": status, "mode": mode})
+
     def reset(self) -> dict[str, Any]:
         return self._call("reset")
 
@@ -127,6 +144,10 @@ class ChaosClient:
 
     async def areject(self, status: int = 503, seconds: float = 5) -> dict[str, Any]:
         return await self._acall("reject", {"status": status, "seconds": seconds})
+
+    async def arestart(self, seconds: float = 1.0, status: int = 503, mode: str = "abort"
+                       ) -> dict[str, Any]:
+        return await self._acall("restart", {"seconds": seconds, "status": status, "mode": mode})
 
     async def areset(self) -> dict[str, Any]:
         return await self._acall("reset")
@@ -265,7 +286,32 @@ def _signal(name: str) -> int:
 
 _launched: list[ServerProcess] = []
 _shared: ServerProcess | None = None
+_shared_remote: RemoteServer | None = None  # under RTLAB_SERVER
 _lock = threading.Lock()
+
+
+def connect(url: str | None = None, token: str | None = None, *,
+            name: str | None = None) -> RemoteServer:
+    """A handle on a classroom server (default: ``RTLAB_SERVER``): :mod:`rtlab.remote`."""
+    from rtlab import remote
+
+    return remote.connect(url, token, name=name)
+
+
+def _remote(token_ttl: float | None, max_frame: int | None, fresh: bool) -> RemoteServer:
+    """``start()`` under ``RTLAB_SERVER``: the classroom's server, one client id per kernel."""
+    global _shared_remote
+    from rtlab import remote
+
+    asked = {k: v for k, v in (("token_ttl", token_ttl), ("max_frame", max_frame)) if v}
+    if asked:
+        print(f"classroom: the shared server keeps its own settings ({asked} not applied)")
+    if fresh:
+        return remote.connect(stand_ins=True)
+    with _lock:
+        if _shared_remote is None:
+            _shared_remote = remote.connect(stand_ins=True)
+        return _shared_remote
 
 
 def start(
@@ -274,11 +320,14 @@ def start(
     max_frame: int | None = None,
     fresh: bool = False,
     timeout: float = 10.0,
-) -> ServerProcess:
+) -> ServerProcess | RemoteServer:
     """The notebook's server: started once, reused when called again with the same options
     (restarted on its port if it died). Other options replace it; ``fresh=True`` always
-    starts a new, unshared one."""
+    starts a new, unshared one. With ``RTLAB_SERVER`` set: the classroom's shared server
+    (:mod:`rtlab.remote`)."""
     global _shared
+    if os.environ.get("RTLAB_SERVER"):
+        return _remote(token_ttl, max_frame, fresh)
     if fresh:
         return ServerProcess.launch(token_ttl=token_ttl, max_frame=max_frame, timeout=timeout)
     with _lock:

@@ -18,25 +18,28 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from rtlab import urls
 from rtlab.errors import ProcessNotReady
 
 HOST = "127.0.0.1"
 
 
 class LoopbackAddresses:
-    """``url`` / ``http_url(path)`` / ``ws_url(path)`` of a child listening on ``HOST:port``."""
+    """``url`` / ``http_url(path)`` / ``ws_url(path)`` of a child listening on ``HOST:port``;
+    ``query`` (e.g. a classroom's join token, for a proxy in front of one) goes on every URL."""
 
     port: int
+    query: str = ""
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{HOST}:{self.port}" + (f"?{self.query}" if self.query else "")
 
     def http_url(self, path: str = "/") -> str:
-        return f"{self.url}{path}"
+        return urls.join(self.url, path)
 
     def ws_url(self, path: str = "/ws/echo") -> str:
-        return f"ws://{HOST}:{self.port}{path}"
+        return urls.websocket(self.http_url(path))
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:

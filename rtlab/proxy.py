@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from rtlab import urls
 from rtlab.lab import LabError
 from rtlab.process import HOST, LoopbackAddresses, ProcessNotReady, spawn_until_ready, terminate
 
@@ -40,6 +41,7 @@ class ProxyProcess(LoopbackAddresses):
         self.proc = proc
         self.port = port
         self.log_path = log_path
+        self.query = urls.query_of(upstream)  # a classroom's token: clients pass it through
 
     @classmethod
     def launch(cls, upstream: str, *, block_upgrade: bool = True,
@@ -65,7 +67,8 @@ class ProxyProcess(LoopbackAddresses):
     def stats(self) -> dict[str, Any]:
         """What the proxy saw: requests, blocked upgrades (and their paths), open relays."""
         try:
-            return httpx.get(self.http_url("/_proxy/stats"), timeout=2.0).json()
+            return httpx.get(urls.join(urls.without_query(self.url), "/_proxy/stats"),
+                             timeout=2.0).json()
         except httpx.HTTPError as exc:
             raise LabError(f"no answer from the proxy at {self.url}: {exc!r}") from None
 

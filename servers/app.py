@@ -1,7 +1,8 @@
 """The one ASGI app behind ``python -m servers``: every protocol of :data:`servers.protocols.TABLE`
 mounted on one router, wrapped in the chaos middleware.
 
-Layers, outermost first: :class:`servers.chaos.ChaosMiddleware` (counts, rejects),
+Layers, outermost first: in classroom mode :class:`servers.classroom.gate.Gate` (tokens,
+limits), :class:`servers.chaos.ChaosMiddleware` (counts, rejects),
 :class:`servers.closereason.CloseReasons` (legal close frames), whatever a protocol module
 wraps around the router (python-socketio), then the Starlette router. A WebSocket handshake
 to a path nobody serves answers HTTP 404 (Starlette's default closes the handshake, which
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from servers import auth, chaos, closereason, protocols, safejson
+from servers import auth, broker, chaos, classroom, closereason, protocols, safejson
 from servers.httpjson import JSONResponse
 from servers.transport import Registry
 
@@ -33,6 +34,15 @@ class Settings:
     token_ttl: float = auth.DEFAULT_TTL
     max_frame: int = DEFAULT_MAX_FRAME
     parent_pid: int | None = None
+    classroom: classroom.Config | None = None  # classroom mode (servers.classroom)
+    broker: str | None = None  # redis://HOST:PORT: share rooms, feeds, tokens across processes
+    workers: int = 1  # worker processes behind one port (servers.master)
+    worker: int | None = None  # this process's number among them (None: the only process)
+
+    @property
+    def chaos_on(self) -> bool:
+        """Lab mode, or classroom mode (where chaos is scoped by role)."""
+        return self.lab_mode or self.classroom is not None
 
     @property
     def lab_mode(self) -> bool:
@@ -52,12 +62,25 @@ class Server:
     settings: Settings
     registry: Registry = field(default_factory=Registry)
     chaos: chaos.ChaosState = field(init=False)
+    classroom: classroom.Classroom | None = field(init=False)
+    broker: broker.Broker | None = field(init=False)  # None: one process, all in-process
 
     def __post_init__(self) -> None:
         self.chaos = chaos.ChaosState(self.registry)
+        self.broker = broker.connect(self.settings)
+        if self.broker is not None:
+            from servers.broker.chaos import ChaosRelay
+
+            self.chaos.share = ChaosRelay(self.broker, self.chaos).share
+        self.classroom = None
+        if self.settings.classroom is not None:
+            counters = self.broker.counters() if self.broker is not None else None
+            self.classroom = classroom.Classroom(self.settings.classroom, self.registry,
+                                                 counters)
+            self.chaos.on_break = self.classroom.broke_everyone
 
     def served(self) -> list[protocols.Protocol]:
-        return [p for p in protocols.TABLE if self.settings.lab_mode or not p.lab_only]
+        return [p for p in protocols.TABLE if self.settings.chaos_on or not p.lab_only]
 
 
 async def index(request: Request) -> JSONResponse:
@@ -110,4 +133,5 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         wrap = getattr(importlib.import_module(protocol.module), "wrap", None)
         if wrap is not None:
             asgi = wrap(asgi, server)
-    return chaos.ChaosMiddleware(closereason.CloseReasons(asgi), server.chaos)
+    asgi = chaos.ChaosMiddleware(closereason.CloseReasons(asgi), server.chaos)
+    return server.classroom.wrap(asgi) if server.classroom is not None else asgi

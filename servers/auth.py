@@ -4,14 +4,19 @@ Access tokens: HS256 JWTs signed with a random per-process secret (a restart sig
 out, which the course uses on purpose). Refresh tokens: opaque random strings, single use —
 each refresh returns a new one and the old one answers 401, so a stolen token is noticed.
 Other servers (GraphQL) call :func:`verify` to check a bearer token.
+
+Worker processes (``--workers N``) sign with their master's secret (:data:`SECRET_ENV`), and
+keep refresh tokens in the broker (:class:`servers.broker.tokens.RedisRefreshTokens`), so a
+token issued by one worker is honoured, and rotated, by any other.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
 from starlette.requests import Request
@@ -30,7 +35,10 @@ PASSWORD = "password"
 USERS: dict[str, str] = {"alice": "1", "bob": "2", "carol": "3"}  # username -> id
 MAX_BODY = 16 * 1024
 
-_SECRET = secrets.token_bytes(32)
+#: the environment variable through which a master gives its workers one secret (hex)
+SECRET_ENV = "RTLAB_JWT_SECRET"
+_SECRET = bytes.fromhex(os.environ[SECRET_ENV]) if os.environ.get(SECRET_ENV) else \
+    secrets.token_bytes(32)
 
 
 class AuthError(Exception):
@@ -60,13 +68,38 @@ def bearer_claims(authorization: str | None) -> dict[str, Any]:
     return verify(authorization[7:].strip())
 
 
+class RefreshTokens(Protocol):
+    """Where usable refresh tokens live (one process's dict, or the broker's Redis)."""
+
+    async def put(self, token: str, username: str, ttl: float) -> None: ...
+
+    async def take(self, token: str) -> str | None:
+        """The token's user, if it is still usable; either way it is not any more."""
+        ...
+
+
+class LocalRefreshTokens:
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (username, expires_at)
+
+    async def put(self, token: str, username: str, ttl: float) -> None:
+        self._tokens[token] = (username, time.time() + ttl)
+
+    async def take(self, token: str) -> str | None:
+        entry = self._tokens.pop(token, None)  # single use, valid or not
+        if entry is None or entry[1] < time.time():
+            return None
+        return entry[0]
+
+
 class TokenService:
     """Issues token pairs; remembers which refresh tokens are still usable."""
 
-    def __init__(self, access_ttl: float = DEFAULT_TTL) -> None:
+    def __init__(self, access_ttl: float = DEFAULT_TTL,
+                 refresh_tokens: RefreshTokens | None = None) -> None:
         # whole seconds stay ints so ``expires_in`` reads 900, not 900.0
         self.access_ttl = int(access_ttl) if float(access_ttl).is_integer() else access_ttl
-        self._refresh: dict[str, tuple[str, float]] = {}  # token -> (username, expires_at)
+        self._refresh: RefreshTokens = refresh_tokens or LocalRefreshTokens()
 
     def access_token(self, username: str) -> str:
         now = time.time()
@@ -81,9 +114,9 @@ class TokenService:
         }
         return jwt.encode(claims, _SECRET, algorithm=ALGORITHM)
 
-    def issue(self, username: str) -> dict[str, Any]:
+    async def issue(self, username: str) -> dict[str, Any]:
         refresh = secrets.token_urlsafe(32)
-        self._refresh[refresh] = (username, time.time() + REFRESH_TTL)
+        await self._refresh.put(refresh, username, REFRESH_TTL)
         return {
             "access_token": self.access_token(username),
             "refresh_token": refresh,
@@ -91,11 +124,9 @@ class TokenService:
             "expires_in": self.access_ttl,
         }
 
-    def rotate(self, refresh_token: str) -> dict[str, Any] | None:
-        entry = self._refresh.pop(refresh_token, None)  # single use, valid or not
-        if entry is None or entry[1] < time.time():
-            return None
-        return self.issue(entry[0])
+    async def rotate(self, refresh_token: str) -> dict[str, Any] | None:
+        username = await self._refresh.take(refresh_token)
+        return None if username is None else await self.issue(username)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -127,7 +158,12 @@ def password_ok(given: str) -> bool:
 
 
 def routes(server: Server) -> list[Route]:
-    service = TokenService(server.settings.token_ttl)
+    store = None
+    if server.broker is not None:
+        from servers.broker.tokens import RedisRefreshTokens
+
+        store = RedisRefreshTokens(server.broker)
+    service = TokenService(server.settings.token_ttl, store)
 
     async def login(request: Request) -> JSONResponse:
         fields = await _json_fields(request, "username", "password")
@@ -135,13 +171,13 @@ def routes(server: Server) -> list[Route]:
             return fields
         if fields["username"] not in USERS or not password_ok(fields["password"]):
             return _error(401, "wrong username or password")
-        return JSONResponse(service.issue(fields["username"]))
+        return JSONResponse(await service.issue(fields["username"]))
 
     async def refresh(request: Request) -> JSONResponse:
         fields = await _json_fields(request, "refresh_token")
         if isinstance(fields, JSONResponse):
             return fields
-        pair = service.rotate(fields["refresh_token"])
+        pair = await service.rotate(fields["refresh_token"])
         if pair is None:
             return _error(401, "refresh token unknown, used or expired")
         return JSONResponse(pair)

@@ -27,7 +27,7 @@ class Protocol:
     module: str  # the module that serves it
     endpoint: str | None = None  # one label for all its paths in stats (None: the path)
     faults: bool = True  # False: never frozen, delayed, dropped, rejected or counted
-    lab_only: bool = False  # served on loopback only (see Settings.lab_mode)
+    lab_only: bool = False  # served on loopback or in classroom mode (Settings.chaos_on)
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix.rstrip("/") + "/")
@@ -35,6 +35,8 @@ class Protocol:
 
 TABLE: tuple[Protocol, ...] = (
     Protocol("chaos", "/_chaos", "servers.chaos", faults=False, lab_only=True),
+    Protocol("classroom", "/_classroom", "servers.classroom.routes", faults=False,
+             lab_only=True),
     Protocol("socketio", "/socket.io", "servers.socketio", endpoint="/socket.io/"),
     Protocol("graphql", "/graphql", "servers.graphql"),
     Protocol("ws", "/ws", "servers.websocket"),

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
@@ -142,7 +143,11 @@ class GuardedPacket(sio_packet.Packet):
 
 
 class GuardedServer(socketio.AsyncServer):
-    """``socketio.AsyncServer`` that refuses reserved and malformed events (see above)."""
+    """``socketio.AsyncServer`` that refuses reserved and malformed events (see above), and,
+    when :attr:`admit` is set (classroom mode), events it refuses (a client's rate limit)."""
+
+    #: ``await admit(handshake scope) -> None or why not``, asked before each event
+    admit: Callable[[dict[str, Any] | None], Awaitable[str | None]] | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("serializer", GuardedPacket)
@@ -163,12 +168,22 @@ class GuardedServer(socketio.AsyncServer):
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any,
                             data: Any) -> None:
         problem = event_problem(data)
+        if problem is None and self.admit is not None:
+            refused = await self.admit((self.environ.get(eio_sid) or {}).get("asgi.scope"))
+            if refused is not None:
+                await self._refuse_event(eio_sid, namespace or "/", id, data, refused)
+                return
         if problem is None:
             await super()._handle_event(eio_sid, namespace, id, data)
             return
         namespace = namespace or "/"
         log.warning("bad input from %s on /socket.io/ %s: %s", self._peer(eio_sid), namespace,
                     problem)
+        await self._refuse_event(eio_sid, namespace, id, data, problem)
+
+    async def _refuse_event(self, eio_sid: str, namespace: str, id: Any, data: Any,
+                            problem: str) -> None:
+        """An ``{"error"}`` ack when the client asked for one, and an ``error`` event."""
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is None or not self.manager.is_connected(sid, namespace):
             return

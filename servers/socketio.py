@@ -54,11 +54,13 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from servers import auth, protocols
+from servers import auth, handoff, protocols
+from servers.broker.sequence import LocalSequences, Sequences
 from servers.sioguard import GuardedServer
 
 if TYPE_CHECKING:
     from servers.app import Server
+    from servers.broker import Broker
 
 MAX_NAME = 64
 MAX_TEXT = 2000
@@ -129,17 +131,31 @@ class Dedupe:
 
 
 class SocketIOService:
-    """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers)."""
+    """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers).
 
-    def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5) -> None:
+    With a broker (worker processes), rooms and broadcasts go through python-socketio's
+    ``AsyncRedisManager``, document versions through shared sequences, session ids name
+    their worker (:func:`servers.handoff.worker_sid`: the master routes long-polling by
+    it) and message ids carry the worker number, so no two workers hand out the same one."""
+
+    def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5,
+                 broker: Broker | None = None) -> None:
         self.sio = GuardedServer(
             async_mode="asgi",
             cors_allowed_origins="*",
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             max_http_buffer_size=MAX_BUFFER,
+            client_manager=broker.socketio_manager() if broker is not None else None,
         )
-        self.versions: dict[str, int] = {}
+        self.versions: Sequences = (broker.sequences() if broker is not None
+                                    else LocalSequences())
+        self.id_suffix = ""
+        if broker is not None:
+            eio, worker = self.sio.eio, broker.worker
+            plain = eio.generate_id
+            eio.generate_id = lambda: handoff.worker_sid(worker, plain())
+            self.id_suffix = f".{worker}"
         self.flaky_calls: dict[str, int] = {}
         self.dedupe = Dedupe()
         self.tickers: dict[str, asyncio.Task[None]] = {}
@@ -337,7 +353,7 @@ class SocketIOService:
             seen = self.dedupe.get(dedupe_key)
             if seen is not None:
                 return {**seen, "duplicate": True}
-        answer = {"id": f"m{next(self._ids)}", "ts": time.time()}
+        answer = {"id": f"m{next(self._ids)}{self.id_suffix}", "ts": time.time()}
         message = {**answer, "room": room, "text": text, **user}
         if client_id:
             message["clientId"] = client_id
@@ -369,7 +385,7 @@ class SocketIOService:
             await self.sio.enter_room(sid, key, namespace="/collab")
             await self.sio.emit("user_joined", {"documentId": doc, **user},
                                 room=key, skip_sid=sid, namespace="/collab")
-        return {"documentId": doc, "version": self.versions.get(doc, 0),
+        return {"documentId": doc, "version": await self.versions.current(_doc_key(doc)),
                 "members": self._members("/collab", key)}
 
     async def doc_leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -412,8 +428,7 @@ class SocketIOService:
             seen = self.dedupe.get(dedupe_key)
             if seen is not None:
                 return {**seen, "duplicate": True}
-        version = self.versions.get(doc, 0) + 1
-        self.versions[doc] = version  # assigned before any await: strictly increasing
+        version = await self.versions.next(_doc_key(doc))  # atomic: strictly increasing
         answer = {"documentId": doc, "version": version}
         if dedupe_key is not None:
             self.dedupe.put(dedupe_key, answer)
@@ -432,7 +447,9 @@ class SocketIOService:
 def wrap(app: Any, server: Server | None = None,
          service: SocketIOService | None = None) -> Any:
     """``app`` with Socket.IO in front of it at ``/socket.io/`` (everything else passes)."""
-    service = service or SocketIOService()
+    service = service or SocketIOService(broker=server.broker if server is not None else None)
+    if server is not None and server.classroom is not None:
+        service.sio.admit = server.classroom.admit_event  # per-client event rate
     asgi = socketio.ASGIApp(service.sio, other_asgi_app=app,
                             socketio_path=protocols.prefix("socketio").strip("/"))
     asgi.rtlab_socketio = service  # type: ignore[attr-defined]

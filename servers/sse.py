@@ -141,14 +141,17 @@ class Feed:
         """Id of the oldest event still in the buffer (latest + 1 when the buffer is empty)."""
         return self.latest - len(self.items) + 1
 
+    def encoded(self, n: int) -> bytes:
+        """Event ``n`` as sent: the same bytes in every process that shares ``wall0``."""
+        ts = self.wall0 + n * self.interval if self.interval else time.time()
+        return encode(self.topic.event, self.topic.make(n, ts), id=n)
+
     def _publish(self, upto: int) -> None:
         if upto - self.latest > self.capacity:  # nobody can read the skipped ones anyway
             self.items.clear()
             self.latest = upto - self.capacity
-        make, event = self.topic.make, self.topic.event
         for n in range(self.latest + 1, upto + 1):
-            ts = self.wall0 + n * self.interval if self.interval else time.time()
-            self.items.append(encode(event, make(n, ts), id=n))
+            self.items.append(self.encoded(n))
         self.latest = upto
 
     def advance(self, now: float) -> None:
@@ -161,6 +164,16 @@ class Feed:
     def due(self, n: int) -> float:
         """When event ``n`` is (or was) published, on the monotonic clock."""
         return self.t0 + n * self.interval
+
+    async def ready(self) -> None:
+        """Up to date for a new reader (a feed kept elsewhere fetches what it lacks)."""
+
+    async def wait(self, n: int, now: float) -> None:
+        """Until event ``n`` may be there."""
+        await asyncio.sleep(max(self.due(n) - now, 0.0))
+
+    def close(self) -> None:
+        """The hub forgot this feed."""
 
     def read(self, cursor: int, now: float, limit: int = BATCH) -> tuple[bytes, int]:
         """The encoded events after ``cursor`` (at most ``limit``) and the new cursor.
@@ -200,8 +213,9 @@ class Feed:
 class Hub:
     """The feeds and the open streams of one server."""
 
-    def __init__(self, registry: Any = None) -> None:
+    def __init__(self, registry: Any = None, broker: Any = None) -> None:
         self.registry = registry  # the transport registry: tells when a freeze happens
+        self.broker = broker  # paced feeds live in its Redis streams (servers.broker.feeds)
         self.feeds: OrderedDict[tuple[str, float], Feed] = OrderedDict()
         self.streams: dict[str, int] = {}
         self.opened = 0
@@ -212,11 +226,18 @@ class Hub:
         key = (topic.path, interval)
         feed = self.feeds.get(key)
         if feed is None:
-            feed = self.feeds[key] = Feed(topic, interval, now, time.time())
+            if self.broker is not None and interval:
+                from servers.broker.feeds import StreamFeed
+
+                feed = StreamFeed(self.broker, topic, interval, now)
+            else:
+                feed = Feed(topic, interval, now, time.time())
+            self.feeds[key] = feed
             if len(self.feeds) > MAX_FEEDS:
                 for k, f in list(self.feeds.items()):
                     if f.subscribers == 0 and k != key:
                         del self.feeds[k]
+                        f.close()
                         break
         self.feeds.move_to_end(key)
         return feed
@@ -276,7 +297,7 @@ class Hub:
                     yield chunk
                     await asyncio.sleep(0)  # let other streams (and pings) run
                     continue
-                await asyncio.sleep(max(feed.due(cursor + 1) - now, 0.0))
+                await feed.wait(cursor + 1, now)
         finally:
             feed.subscribers -= 1
             self._count(path, -1)
@@ -306,7 +327,8 @@ def _bad_param(request: Request, exc: params.BadParam) -> JSONResponse:
 
 
 def routes(server: Server | None = None) -> list[Route]:
-    hub = Hub(server.registry if server is not None else None)
+    hub = Hub(server.registry if server is not None else None,
+              server.broker if server is not None else None)
 
     def endpoint(topic: Topic) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
@@ -339,6 +361,8 @@ def routes(server: Server | None = None) -> list[Route]:
                 requested = query.get("lastEventId")
             now = asyncio.get_running_loop().time()
             feed = hub.feed(topic, interval, now)
+            await feed.ready()
+            now = asyncio.get_running_loop().time()
             cursor, reset = feed.position(requested, now)
             return EventSourceResponse(
                 hub.stream(feed, cursor, reset, requested, retry_ms),

@@ -36,13 +36,34 @@ __all__ = ["FreezableTransport", "Registry", "classify", "make_protocols"]
 
 LINGER_SECONDS = 2.0  # how long a failed WebSocket keeps reading before it closes
 
+#: scope keys where classroom mode leaves the caller: client id, and "student"/"instructor"
+CLIENT_KEY = "rtlab.client"
+ROLE_KEY = "rtlab.role"
+
+
+def client_of(proto: Any) -> str | None:
+    """The client id a connection's current request carries (classroom mode), or None."""
+    return (getattr(proto, "scope", None) or {}).get(CLIENT_KEY)
+
+
+def scoped_client(scope: dict[str, Any]) -> str | None:
+    """Whose links a chaos call from ``scope`` may break: a student's own client id, or None
+    for everyone's (lab mode, the instructor)."""
+    return scope.get(CLIENT_KEY) if scope.get(ROLE_KEY) == "student" else None
+
+
 class Registry:
-    """Open connections of one server plus the link faults that apply to them."""
+    """Open connections of one server plus the link faults that apply to them.
+
+    Faults apply to everyone, or (``client=``, classroom mode) to one client id's
+    connections only: a student breaks their own links, never the class's."""
 
     def __init__(self) -> None:
         self.protocols: set[Any] = set()
         self.latency: float = 0.0  # seconds added to every outgoing write
         self.frozen: bool = False
+        self.client_latency: dict[str, float] = {}
+        self.frozen_clients: set[str] = set()
 
     def add(self, proto: Any) -> None:
         self.protocols.add(proto)
@@ -50,47 +71,75 @@ class Registry:
     def discard(self, proto: Any) -> None:
         self.protocols.discard(proto)
 
-    def connections(self) -> list[tuple[Any, str, str]]:
-        """(protocol object, protocol name, endpoint) for every open non-chaos connection."""
+    def connections(self, client: str | None = None) -> list[tuple[Any, str, str]]:
+        """(protocol object, protocol name, endpoint) for every open non-chaos connection
+        (of ``client`` only, when given)."""
         out = []
         for proto in list(self.protocols):
             # No scope yet = no request parsed: not counted, and never a chaos call's own link.
             kind = classify(getattr(proto, "scope", None))
             if kind is None or kind[0] not in FAULT_NAMES:
                 continue
+            if client is not None and client_of(proto) != client:
+                continue
             out.append((proto, kind[0], kind[1]))
         return out
 
-    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+    def counts(self, client: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
         per_protocol: dict[str, int] = collections.Counter()
         per_endpoint: dict[str, int] = collections.Counter()
-        for _proto, name, endpoint in self.connections():
+        for _proto, name, endpoint in self.connections(client):
             per_protocol[name] += 1
             if endpoint:
                 per_endpoint[endpoint] += 1
         return dict(per_protocol), dict(per_endpoint)
 
-    def freeze(self) -> int:
-        self.frozen = True
+    def latency_of(self, proto: Any) -> float:
+        if not self.client_latency:
+            return self.latency
+        return max(self.latency, self.client_latency.get(client_of(proto) or "", 0.0))
+
+    def set_latency(self, seconds: float, client: str | None = None) -> None:
+        if client is None:
+            self.latency = seconds
+        elif seconds > 0:
+            self.client_latency[client] = seconds
+        else:
+            self.client_latency.pop(client, None)
+
+    def is_frozen(self, client: str | None = None) -> bool:
+        return self.frozen or (client is not None and client in self.frozen_clients)
+
+    def freeze(self, client: str | None = None) -> int:
+        if client is None:
+            self.frozen = True
+        else:
+            self.frozen_clients.add(client)
         n = 0
-        for proto, _name, _endpoint in self.connections():
+        for proto, _name, _endpoint in self.connections(client):
             if isinstance(proto.transport, FreezableTransport) and proto.transport.freeze():
                 n += 1
         return n
 
-    def thaw(self) -> int:
-        self.frozen = False
+    def thaw(self, client: str | None = None) -> int:
+        if client is None:
+            self.frozen = False
+            self.frozen_clients.clear()
+        else:
+            self.frozen_clients.discard(client)
         n = 0
         for proto in list(self.protocols):
+            if client is not None and client_of(proto) != client:
+                continue
             if isinstance(proto.transport, FreezableTransport) and proto.transport.thaw():
                 n += 1
         return n
 
-    def drop(self, protocol: str, mode: str) -> int:
+    def drop(self, protocol: str, mode: str, client: str | None = None) -> int:
         """Cut connections. abort: TCP reset, no close frame (clients see 1006).
         close: WebSocket close frame 1012 (service restart); HTTP: FIN after pending bytes."""
         n = 0
-        for proto, name, _endpoint in self.connections():
+        for proto, name, _endpoint in self.connections(client):
             if protocol != "all" and name != protocol:
                 continue
             transport = proto.transport
@@ -139,7 +188,7 @@ class FreezableTransport:
 
     # -- writes ---------------------------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        latency = 0.0 if self._exempt() else self._registry.latency
+        latency = 0.0 if self._exempt() else self._registry.latency_of(self.owner)
         if not self._pending and not self._frozen and latency <= 0:
             self._real.write(data)
             return

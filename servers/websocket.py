@@ -22,6 +22,8 @@ from servers.feeds import price
 
 if TYPE_CHECKING:
     from servers.app import Server
+    from servers.broker import Broker
+    from servers.broker.chat import ChatRelay
 
 QUEUE_LIMIT = 1024
 MAX_ROOM_LENGTH = 64
@@ -137,15 +139,26 @@ def _user(ws: WebSocket, peer: Peer) -> str | None:
 
 class ChatHub:
     """Rooms of peers. A ``message`` reaches every member of the room, the sender included
-    (the echo doubles as a delivery receipt). ``joined`` names the signed-in user."""
+    (the echo doubles as a delivery receipt). ``joined`` names the signed-in user.
 
-    def __init__(self) -> None:
+    With a broker, messages go through a :class:`servers.broker.chat.ChatRelay` and reach
+    the room's members on every worker; ``members`` counts this worker's."""
+
+    def __init__(self, broker: Broker | None = None) -> None:
         self.rooms: dict[str, set[Peer]] = {}
+        self.relay: ChatRelay | None = None
+        if broker is not None:
+            from servers.broker.chat import ChatRelay
+
+            self.relay = ChatRelay(broker, self.deliver)
 
     def join(self, peer: Peer, room: str, old: str | None = None) -> None:
         if old is not None:
             self.leave(peer, old)
-        self.rooms.setdefault(room, set()).add(peer)
+        members = self.rooms.setdefault(room, set())
+        if not members and self.relay is not None:
+            self.relay.watch(room)
+        members.add(peer)
 
     def leave(self, peer: Peer, room: str) -> None:
         members = self.rooms.get(room)
@@ -153,14 +166,25 @@ class ChatHub:
             members.discard(peer)
             if not members:
                 del self.rooms[room]
+                if self.relay is not None:
+                    self.relay.unwatch(room)
 
     def broadcast(self, room: str, message: dict[str, Any]) -> int:
+        """Send to the room; returns the members reached here (0 when relayed: later)."""
         text = envelope.dumps(message)
+        if self.relay is not None:
+            self.relay.send(room, text)
+            return 0
+        return self.deliver(room, text)
+
+    def deliver(self, room: str, text: str) -> int:
         members = list(self.rooms.get(room, ()))
         return sum(peer.send_nowait(text) for peer in members)
 
     async def endpoint(self, ws: WebSocket) -> None:
         room = ws.query_params.get("room") or "general"
+        if self.relay is not None:
+            await self.relay.start()
 
         async def handle(peer: Peer) -> None:
             nonlocal room
@@ -244,7 +268,7 @@ async def ticker(ws: WebSocket) -> None:
 
 
 def routes(server: Server | None = None) -> list[WebSocketRoute]:
-    hub = ChatHub()
+    hub = ChatHub(server.broker if server is not None else None)
     return [
         WebSocketRoute("/ws/echo", echo),
         WebSocketRoute("/ws/chat", hub.endpoint),

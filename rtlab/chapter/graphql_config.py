@@ -46,6 +46,7 @@ from typing import Any
 
 import httpx
 
+from rtlab import urls
 from rtlab.graphql.cache import NormalizedCache
 from rtlab.graphql.client import GraphQLClient
 from rtlab.graphql.http import HttpLink
@@ -120,7 +121,7 @@ class ChapterSecureStorage:
     async def login(self, base_url: str, username: str, password: str = "password") -> None:
         """Fill the storage from ``/auth/login`` (the chapter does this elsewhere)."""
         async with httpx.AsyncClient(timeout=5) as http:
-            answer = (await http.post(f"{base_url.rstrip('/')}/auth/login",
+            answer = (await http.post(urls.join(base_url, "/auth/login"),
                                       json={"username": username, "password": password})).json()
         self.access_token = answer["access_token"]
         self.refresh_token = answer["refresh_token"]
@@ -135,8 +136,8 @@ class ChapterGraphQLConfig:
 
     def __init__(self, server_url: str, storage: ChapterSecureStorage | None = None,
                  ws_link: Link | None = None, hive: ChapterHive | None = None) -> None:
-        self.http_endpoint = f"{server_url.rstrip('/')}/graphql"
-        self.ws_endpoint = "ws" + self.http_endpoint[4:]
+        self.http_endpoint = urls.join(server_url, "/graphql")  # Dart: '$serverUrl/graphql'
+        self.ws_endpoint = urls.websocket(self.http_endpoint)
         self.storage = storage or ChapterSecureStorage()
         self.ws_link = ws_link
         self.hive = hive

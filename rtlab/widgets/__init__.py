@@ -10,6 +10,7 @@ from .backoff_view import BackoffTimeline
 from .base import TextFallback, TimelineHTML, timeline_of
 from .cache_view import CacheView
 from .chaos_panel import ChaosPanel
+from .classroom_view import ClassroomView
 from .cursors import Cursors
 from .decision import DecisionHelper
 from .framelog import FrameLog
@@ -28,6 +29,7 @@ __all__ = [
     "CacheView",
     "ChatRoomView",
     "ChaosPanel",
+    "ClassroomView",
     "Cursors",
     "DecisionHelper",
     "FrameLog",

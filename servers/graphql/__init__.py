@@ -26,8 +26,16 @@ GZIP = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
 
 def routes(server: Server | None = None, app: GraphQLApp | None = None) -> list[BaseRoute]:
-    """Both halves of /graphql, sharing one schema, store and pub/sub."""
-    app = app or GraphQLApp()
+    """Both halves of /graphql, sharing one schema, store and pub/sub (through the broker
+    when there is one; each worker keeps its own store, numbering new records apart)."""
+    if app is None:
+        app = GraphQLApp()
+        broker = getattr(server, "broker", None)
+        if broker is not None:
+            from servers.broker.pubsub import RedisPubSub
+
+            app.pubsub = RedisPubSub(broker)
+            app.store.interleave_ids(broker.worker, broker.workers)
     schema = build_schema()
     return [
         Route(PATH, GraphQLEndpoint(schema, app).handle, methods=list(METHODS), middleware=[GZIP]),

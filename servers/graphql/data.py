@@ -107,9 +107,19 @@ class Store:
     rooms: dict[str, collections.deque[MessageRecord]] = field(default_factory=dict)
     notifications: dict[str, NotificationRecord] = field(default_factory=dict)
     _ids: dict[str, itertools.count] = field(default_factory=dict)
+    _id_offset: int = 0
+    _id_step: int = 1
 
     def next_id(self, kind: str) -> str:
-        return str(next(self._ids.setdefault(kind, itertools.count(1))))
+        counter = self._ids.setdefault(kind, itertools.count(1 + self._id_offset, self._id_step))
+        return str(next(counter))
+
+    def interleave_ids(self, index: int, processes: int) -> None:
+        """Number new records apart from ``processes - 1`` other stores seeded alike: this one
+        takes every ``processes``-th id from here on, starting ``index`` after the next."""
+        self._id_offset, self._id_step = index, processes
+        for kind, counter in list(self._ids.items()):
+            self._ids[kind] = itertools.count(next(counter) + index, processes)
 
     # -- reads ------------------------------------------------------------------------------
     def user(self, user_id: str) -> UserRecord | None:

@@ -2,8 +2,8 @@
 
 :class:`PubSub` is what resolvers see: ``await publish(topic, event)`` and
 ``async with subscribe(topic) as events: async for event in events``. :class:`LocalPubSub`
-keeps it in one process; a shared broker (Redis, NATS) can implement the same two methods
-when several server processes must fan out together.
+keeps it in one process; :class:`servers.broker.pubsub.RedisPubSub` implements the same
+methods for worker processes that fan out together (``--workers N --broker redis://…``).
 
 Fan-out never waits on a subscriber: every subscriber has a bounded queue and ``publish``
 only ``put_nowait``s. A subscriber whose queue is full is *evicted* — removed, its stream
@@ -29,7 +29,7 @@ class SlowConsumer(Exception):
 
 
 class PubSub(Protocol):
-    def subscribers(self, topic: str) -> int:
+    async def subscribers(self, topic: str) -> int:
         """How many subscribers ``topic`` has now (on this broker, all processes)."""
         ...
 
@@ -67,7 +67,10 @@ class LocalPubSub:
         self._topics: dict[str, set[_Subscriber]] = {}
         self.evictions = 0
 
-    def subscribers(self, topic: str) -> int:
+    async def subscribers(self, topic: str) -> int:
+        return self.local_subscribers(topic)
+
+    def local_subscribers(self, topic: str) -> int:
         return len(self._topics.get(topic, ()))
 
     async def publish(self, topic: str, event: Any) -> int:

@@ -218,8 +218,8 @@ class ChatRoom:
 
     @strawberry.field(description="Live messageReceived subscriptions to this room, server-wide "
                                   "(lets a client prove it resubscribed exactly once).")
-    def subscribers(self, info: Info) -> int:
-        return _ctx(info).app.pubsub.subscribers(f"room:{self.id}")
+    async def subscribers(self, info: Info) -> int:
+        return await _ctx(info).app.pubsub.subscribers(f"room:{self.id}")
 
 
 @strawberry.type

@@ -7,6 +7,9 @@
   ``launch_server(token_ttl=1, max_frame=1024)``; each one is stopped afterwards.
 - ``shared_server``: one server for the whole session, for tests that do not break it.
   Tests that use chaos on it must undo it (``shared_server.chaos.reset()``).
+- ``redis_server``: a private ``redis-server`` (Debian's, real) on a free loopback port, its
+  files in a temp dir, stopped afterwards (:class:`servers.broker.redisproc.RedisProcess`).
+- ``workers``: ``python -m servers --workers 2 --broker <that redis>`` for one test.
 - ``serve_asgi``: a factory that runs a server that is *not ours* (any ASGI app: a bare
   python-socketio ``AsyncServer``, a strawberry schema, a Starlette route) with uvicorn on
   a free loopback port in the test's own loop (:func:`rtlab.teaching.foreign.serve_app`);
@@ -24,6 +27,7 @@ import pytest
 
 from rtlab.lab import ServerProcess
 from rtlab.teaching.foreign import serve_app
+from servers.broker.redisproc import RedisNotAvailable, RedisProcess
 
 
 @pytest.fixture
@@ -50,6 +54,22 @@ def shared_server() -> Iterator[ServerProcess]:
     server = ServerProcess.launch()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisProcess]:
+    try:
+        redis = RedisProcess.start()
+    except RedisNotAvailable as exc:  # tools/setup-system test installs it: say so, loudly
+        pytest.fail(str(exc))
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workers(launch_server: Callable[..., ServerProcess],
+            redis_server: RedisProcess) -> ServerProcess:
+    return launch_server(extra_args=("--workers", "2", "--broker", redis_server.url))
 
 
 @pytest.fixture

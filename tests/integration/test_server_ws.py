@@ -23,7 +23,9 @@ async def recv_json(ws, timeout: float = 2.0) -> dict:
 def test_ready_line_and_time_to_ready(lab_server) -> None:
     assert lab_server.port > 0
     assert lab_server.url == f"http://127.0.0.1:{lab_server.port}"
-    assert lab_server.startup_seconds < 1.0  # from Popen to the ready line
+    # How fast is a benchmark (`python -m benchmarks startup`, target <= 1.0 s), not a test:
+    # a loaded machine must not fail it. Here only that the time from Popen to the line is kept.
+    assert lab_server.startup_seconds > 0
 
 
 async def test_echo_round_trip_keeps_the_envelope(shared_server) -> None:

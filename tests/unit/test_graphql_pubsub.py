@@ -20,11 +20,11 @@ async def test_overflowing_subscriber_is_evicted_and_others_keep_everything() ->
             assert await hub.publish("t", i) >= 1  # never blocks
             got.append(await anext(fast))
         assert got == [0, 1, 2, 3, 4] and evicted == ["slow"] and hub.evictions == 1
-        assert hub.subscribers("t") == 1
+        assert await hub.subscribers("t") == 1
         assert [await anext(slow) for _ in range(3)] == [0, 1, 2]  # what it had, then the end
         with pytest.raises(SlowConsumer):
             await anext(slow)
-    assert hub.subscribers("t") == 0
+    assert await hub.subscribers("t") == 0
 
 
 async def test_publish_reaches_only_the_topic_and_leaving_unsubscribes() -> None:

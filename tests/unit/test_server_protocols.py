@@ -27,8 +27,9 @@ def test_classify_reads_the_table(path, kind, name, endpoint) -> None:
 
 def test_chaos_can_name_every_protocol_but_itself() -> None:
     names = {p.name for p in protocols.TABLE}
-    assert chaos.PROTOCOLS == (names - {"chaos"}) | {"http", "all"}
+    assert chaos.PROTOCOLS == (names - {"chaos", "classroom"}) | {"http", "all"}
     assert not protocols.by_name("chaos").faults
+    assert not protocols.by_name("classroom").faults
 
 
 def test_every_route_lives_under_its_protocol_prefix() -> None:
@@ -36,14 +37,20 @@ def test_every_route_lives_under_its_protocol_prefix() -> None:
     paths = [r.path for r in routes(server) if r.path != "/"]
     assert paths and all(protocols.of_path(p) is not None for p in paths)
     served = {protocols.of_path(p).name for p in paths}
-    assert served == {p.name for p in protocols.TABLE} - {"socketio"}  # Socket.IO wraps
+    # Socket.IO wraps; /_classroom is served in classroom mode only
+    assert served == {p.name for p in protocols.TABLE} - {"socketio", "classroom"}
 
 
-def test_chaos_routes_exist_only_in_lab_mode() -> None:
+def test_chaos_routes_exist_only_in_lab_and_classroom_mode() -> None:
+    from servers.classroom import Config
+
     lab = [r.path for r in routes(Server(Settings(host="127.0.0.1")))]
-    classroom = [r.path for r in routes(Server(Settings(host="0.0.0.0")))]
+    open_ = [r.path for r in routes(Server(Settings(host="0.0.0.0")))]
+    classroom = [r.path for r in routes(Server(Settings(host="0.0.0.0", classroom=Config())))]
     assert any(p.startswith("/_chaos") for p in lab)
-    assert not any(p.startswith("/_chaos") for p in classroom)
+    assert not any(p.startswith(("/_chaos", "/_classroom")) for p in open_)
+    assert not any(p.startswith("/_classroom") for p in lab)
+    assert {"/_chaos/restart", "/_classroom/stats"} <= set(classroom)
 
 
 def test_a_module_route_outside_its_prefix_is_refused(monkeypatch) -> None:
