@@ -7,9 +7,10 @@ Three measurements, each short enough for a notebook cell; ``make bench`` runs t
   (a ``sendMessage`` mutation over HTTP until its ``messageReceived`` event arrives on the
   subscription). SSE has no way up: a client sends with a separate HTTP request.
 * :func:`per_second`: messages per second, as fast as each goes: echoes sent without
-  waiting (WebSocket), calls in flight together (Socket.IO), an unpaced stream
-  (``ticks(count, interval: 0)`` on GraphQL, ``?interval=0`` on SSE). On loopback this is
-  the CPU each message costs the Python client and server, not the network.
+  waiting (WebSocket), calls in flight together (Socket.IO), at most ``WINDOW`` ahead of
+  the answers, an unpaced stream (``ticks(count, interval: 0)`` on GraphQL,
+  ``?interval=0`` on SSE). On loopback this is the CPU each message costs the Python
+  client and server, not the network.
 * :func:`push_bytes`: what one pushed message costs on the wire, at a steady rate: the
   server's tickers (``/ws/ticker``, Socket.IO ``ticker``, GraphQL ``ticks``,
   ``/sse/ticker``), counted by a :class:`~rtlab.teaching.tap.ByteTap` in both directions
@@ -106,6 +107,13 @@ _ROUND_TRIPS: dict[str, Callable[[Any, int, Any], Awaitable[list[float]]]] = {
 
 
 # -- messages per second ---------------------------------------------------------------------
+# Messages sent ahead of their answers, at most. The demo server drops a WebSocket peer
+# whose outgoing queue passes 1024 (slow-consumer eviction) and a client's outbox holds
+# 1000 (``queue_size``): more in flight is a lost link or QueueFull, not a faster rate.
+WINDOW = 500
+WAIT = 5.0  # seconds for any one answer: a lost message fails the measurement, not hangs it
+
+
 async def per_second(transport: str, base: Any, n: int = 500) -> float:
     """Messages per second for ``n`` messages sent as fast as the transport goes."""
     return await _PER_SECOND[transport](base, n)
@@ -114,28 +122,36 @@ async def per_second(transport: str, base: Any, n: int = 500) -> float:
 async def _ws_per_second(base: Any, n: int) -> float:
     async with ReconnectingWebSocket(base.ws_url("/ws/echo"), heartbeat_interval=None) as ws:
         started = time.perf_counter()
-        for i in range(n):
-            await ws.send({"type": "note", "id": str(i), "payload": i})
-        for _ in range(n):
-            await ws.recv()
+        sent = 0
+        for received in range(n):
+            while sent < min(n, received + WINDOW):
+                await ws.send({"type": "note", "id": str(sent), "payload": sent})
+                sent += 1
+            await asyncio.wait_for(ws.recv(), WAIT)
         return n / (time.perf_counter() - started)
 
 
 async def _sio_per_second(base: Any, n: int) -> float:
+    in_flight = asyncio.Semaphore(WINDOW)
+
+    async def call(sio: SocketIOClient, i: int) -> None:
+        async with in_flight:
+            await sio.call("echo", {"n": i}, timeout=WAIT, retries=0)
+
     async with SocketIOClient(base.url) as sio:
         started = time.perf_counter()
-        await asyncio.gather(*(sio.call("echo", {"n": i}) for i in range(n)))
+        await asyncio.gather(*(call(sio, i) for i in range(n)))
         return n / (time.perf_counter() - started)
 
 
 async def _graphql_per_second(base: Any, n: int) -> float:
     async with WebSocketLink(base.ws_url("/graphql")) as link:
         sub = link.subscribe(Operation.of(TICKS, {"n": n, "s": 0.0}))
-        first = await asyncio.wait_for(sub.next(), 5)
+        first = await asyncio.wait_for(sub.next(), WAIT)
         started = time.perf_counter()
         assert first.data is not None
         for _ in range(n - 1):
-            await asyncio.wait_for(sub.next(), 5)
+            await asyncio.wait_for(sub.next(), WAIT)
         return (n - 1) / (time.perf_counter() - started)
 
 
@@ -143,7 +159,7 @@ async def _sse_per_second(base: Any, n: int) -> float:
     async with ReconnectingEventSource(base.http_url("/sse/news?interval=0")) as source:
         got, started = 0, 0.0
         while got < n:
-            event = await asyncio.wait_for(source.recv(), 5)
+            event = await asyncio.wait_for(source.recv(), WAIT)
             if event.type == "news":
                 got += 1
                 if got == 1:

@@ -75,3 +75,11 @@ async def test_round_trips_and_rates_are_measured_for_each_transport(shared_serv
         assert await transports.per_second(name, shared_server, 50) > 0, name
     table = transports.speed_table({"WebSocket": [0.001, 0.002]}, {"SSE": 1000.0})
     assert "1.50 ms" in table and "1,000" in table
+
+
+async def test_rates_past_the_servers_queue_keep_a_window_in_flight(shared_server) -> None:
+    # Sent all at once, 2500 echoes pass the server's 1024-message queue for one peer
+    # (dropped: the link is lost) and 2500 calls the client's 1000-message outbox.
+    n = 2500
+    for name in ("WebSocket", "Socket.IO"):
+        assert await asyncio.wait_for(transports.per_second(name, shared_server, n), 30) > 0
