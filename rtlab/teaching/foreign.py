@@ -1,7 +1,8 @@
-"""A GraphQL server that is not ours: strawberry's own ASGI view, another schema, no extras.
+"""Servers that are not ours: strawberry's own GraphQL view, python-socketio's own server.
 
 A client that works only against the demo server is a bug, so notebooks and tests also
-talk to this one: a ``books(first)`` schema served by ``strawberry.asgi.GraphQL`` as it
+talk to these (:func:`socketio_echo_app` is a bare python-socketio server). The GraphQL one
+is a ``books(first)`` schema served by ``strawberry.asgi.GraphQL`` as it
 comes, under uvicorn on a free loopback port, in the caller's event loop. It knows no
 persisted queries (a request without ``query`` is refused with HTTP 400) and no batches
 (a JSON array is refused with 400), as most servers.
@@ -18,6 +19,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import socketio
 import strawberry
 import uvicorn
 from strawberry.asgi import GraphQL
@@ -37,6 +39,20 @@ class BookQuery:
 
 
 BOOKS = "query Books($n: Int!) { books(first: $n) { title year } }"
+
+
+def socketio_echo_app(ping_interval: float = 1.0, ping_timeout: float = 1.0) -> Any:
+    """python-socketio's own ASGI app, nothing of ours: ``echo`` acks what it got. The
+    Engine.IO heartbeat is the server's to choose (``pingInterval``, ``pingTimeout`` in its
+    handshake): a short one here, so a frozen link is noticed within seconds."""
+    sio = socketio.AsyncServer(async_mode="asgi", ping_interval=ping_interval,
+                               ping_timeout=ping_timeout)
+
+    async def echo(_sid: str, data: Any = None) -> Any:
+        return data
+
+    sio.on("echo", echo)
+    return socketio.ASGIApp(sio)
 
 
 @contextlib.asynccontextmanager

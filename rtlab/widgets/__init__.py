@@ -12,6 +12,7 @@ from .cache_view import CacheView
 from .chaos_panel import ChaosPanel
 from .classroom_view import ClassroomView
 from .cursors import Cursors
+from .decision import DecisionHelper
 from .framelog import FrameLog
 from .layout import side_by_side
 from .messages import MessageList, short
@@ -30,6 +31,7 @@ __all__ = [
     "ChaosPanel",
     "ClassroomView",
     "Cursors",
+    "DecisionHelper",
     "FrameLog",
     "MessageList",
     "NotificationList",

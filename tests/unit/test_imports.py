@@ -40,6 +40,9 @@ CORES = [
     "rtlab.graphql.optimistic",
     "rtlab.graphql.persisted",
     "rtlab.graphql.dedup",
+    "rtlab.teaching.ledger",
+    "rtlab.teaching.results",
+    "rtlab.teaching.decide",
 ]
 
 SHELLS = ["rtlab.ws", "rtlab.socketio", "rtlab.sse.client", "rtlab.graphql.ws",
