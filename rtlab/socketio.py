@@ -83,6 +83,7 @@ import socketio
 
 from rtlab.auth import LAB_ENDPOINTS, AuthEndpoints, login
 from rtlab.backoff import Policy
+from rtlab.engineio_fix import SocketIOAsyncClient
 from rtlab.errors import AckTimeout, ClientClosed, ConnectionFailed, QueueFull
 from rtlab.knobs import count, non_negative, positive
 from rtlab.outbox import Outbox, Overflow, WithOutbox
@@ -555,7 +556,7 @@ class SocketIOClient(WithOutbox, Supervised):
         return Outcome(H.REFRESHED, "credentials refreshed")
 
     def _build(self, namespaces: tuple[str, ...]) -> socketio.AsyncClient:
-        sio = socketio.AsyncClient(reconnection=False, **self.client_options)
+        sio = SocketIOAsyncClient(reconnection=False, **self.client_options)
         for ns in namespaces:
             sio.on("*", functools.partial(self._dispatch, ns), namespace=ns)
             sio.on("disconnect", functools.partial(self._on_disconnect, sio, ns), namespace=ns)
