@@ -191,7 +191,9 @@ async def matrix(server: Any, rows: Sequence[str] = ("kill", "freeze", "drop", "
                  *, probes: ProbeMaker = four, holds: Mapping[str, float] | None = None,
                  **knobs: Any) -> list[Cell]:
     """Every row at once, each fault on a fresh server of its own (stopped afterwards);
-    ``proxy`` goes through a blocking proxy in front of ``server``, which is not broken.
+    ``proxy`` goes through a blocking proxy in front of ``server``, which is not broken,
+    unless ``server`` is a shared classroom server (``server.remote``): then in front of a
+    fresh one too, so the matrix's traffic stays off the class's server.
 
     ``probes(base, origin, **knobs)`` makes a row's probes (default: one per transport);
     ``knobs`` (``period``, ``heartbeat``, ...) go to every probe; ``holds`` says how long
@@ -199,7 +201,8 @@ async def matrix(server: Any, rows: Sequence[str] = ("kill", "freeze", "drop", "
     of ``rows``.
     """
     holds = {**HOLDS, **(holds or {})}
-    fresh = [fault for fault in rows if fault != "proxy"]
+    shared = getattr(server, "remote", False)
+    fresh = [fault for fault in rows if fault != "proxy" or shared]
     servers = list(await asyncio.gather(*(asyncio.to_thread(ServerProcess.launch)
                                           for _ in fresh)))
     try:
@@ -207,9 +210,10 @@ async def matrix(server: Any, rows: Sequence[str] = ("kill", "freeze", "drop", "
         jobs = []
         for fault in rows:
             if fault == "proxy":
-                blocking = await asyncio.to_thread(proxy.start, server)
-                made = probes(blocking, server, **knobs)
-                jobs.append(run_row(fault, server, made))
+                behind = next(spare) if shared else server
+                blocking = await asyncio.to_thread(proxy.start, behind)
+                made = probes(blocking, behind, **knobs)
+                jobs.append(run_row(fault, behind, made))
             else:
                 own = next(spare)
                 jobs.append(run_row(fault, own, probes(own, own, **knobs),

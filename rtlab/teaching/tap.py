@@ -38,8 +38,10 @@ class ByteTap(LoopbackAddresses):
     :meth:`start` and :meth:`close`); closing cuts every relayed connection.
     """
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, upstream_host: str = HOST, query: str = "") -> None:
         self.upstream_port = upstream_port
+        self.upstream_host = upstream_host
+        self.query = query  # a classroom's join token and client id: on every URL it builds
         self.port = 0
         self.up = 0
         self.down = 0
@@ -51,11 +53,12 @@ class ByteTap(LoopbackAddresses):
 
     @classmethod
     def in_front_of(cls, url: str) -> ByteTap:
-        """A tap (not started yet) for the server at ``url`` (``http://127.0.0.1:PORT``)."""
-        port = urlsplit(url).port
-        if port is None:
+        """A tap (not started yet) for the server at ``url`` (``http://HOST:PORT``, with the
+        query of a classroom handle's URL, which the tap's URLs keep)."""
+        parts = urlsplit(url)
+        if parts.port is None:
             raise ValueError(f"no port in {url!r}")
-        return cls(port)
+        return cls(parts.port, parts.hostname or HOST, parts.query)
 
     async def start(self) -> Self:
         self._server = await asyncio.start_server(self._relay, HOST, 0)
@@ -102,7 +105,8 @@ class ByteTap(LoopbackAddresses):
                      client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            server_r, server_w = await asyncio.open_connection(HOST, self.upstream_port)
+            server_r, server_w = await asyncio.open_connection(self.upstream_host,
+                                                              self.upstream_port)
         except OSError:
             client_w.close()  # the server is down: the client sees its connection reset
             return

@@ -34,6 +34,7 @@ import httpx
 from rtlab.auth import TokenManager
 from rtlab.graphql import Operation
 from rtlab.graphql.ws import WebSocketLink
+from rtlab.lab import ServerProcess
 from rtlab.socketio import SocketIOClient
 from rtlab.sse import ReconnectingEventSource
 from rtlab.teaching.probes import ROOM_SUB, SEND
@@ -115,8 +116,25 @@ WAIT = 5.0  # seconds for any one answer: a lost message fails the measurement, 
 
 
 async def per_second(transport: str, base: Any, n: int = 500) -> float:
-    """Messages per second for ``n`` messages sent as fast as the transport goes."""
-    return await _PER_SECOND[transport](base, n)
+    """Messages per second for ``n`` messages sent as fast as the transport goes.
+
+    On a shared classroom server (``base.remote``) they go to a server of this kernel's own
+    (:func:`own_server`): a class sending as fast as it can would measure each other and
+    the instructor's machine, and the server's per-client rate limit refuses it anyway."""
+    return await _PER_SECOND[transport](await asyncio.to_thread(own_server, base), n)
+
+
+_own: ServerProcess | None = None
+
+
+def own_server(base: Any) -> Any:
+    """``base``, or for a shared (remote) server a private one, started once per kernel."""
+    global _own
+    if not getattr(base, "remote", False):
+        return base
+    if _own is None or not _own.alive:
+        _own = ServerProcess.launch()
+    return _own
 
 
 async def _ws_per_second(base: Any, n: int) -> float:
@@ -182,7 +200,7 @@ async def push_bytes(transport: str, base: Any, n: int = 25, rate: float = 50.0,
     after the first (the handshake and the first message are not counted). ``options`` go
     to the client (``compression=None`` turns permessage-deflate off for a WebSocket);
     ``label`` names the row (default: ``transport``)."""
-    async with ByteTap(base.port) as tap:
+    async with ByteTap.in_front_of(base.url) as tap:
         counted = _Counted(tap, n)
         await _PUSH[transport](tap, counted, n, rate, options)
     return counted.result(label or transport)
