@@ -50,6 +50,7 @@ class ByteTap(LoopbackAddresses):
         self._pumps: set[asyncio.Task[None]] = set()
         self._gates: set[asyncio.Event] = set()  # one per relayed connection: set = flowing
         self.frozen = 0  # connections frozen by the last freeze()
+        self._hold_new = False  # freeze(new=True): connections opened until thaw() start frozen
 
     @classmethod
     def in_front_of(cls, url: str) -> ByteTap:
@@ -69,9 +70,11 @@ class ByteTap(LoopbackAddresses):
         """``(up, down, connections)`` now: subtract two of these to count one exchange."""
         return self.up, self.down, self.connections
 
-    def freeze(self) -> int:
+    def freeze(self, *, new: bool = False) -> int:
         """Hold every relayed connection open but carry nothing, either way (a half-open
-        link); returns how many. Connections opened later are not frozen."""
+        link); returns how many. Connections opened later are not frozen, unless ``new``
+        (nothing at all crosses until :meth:`thaw`: a quiet point to count at)."""
+        self._hold_new = new
         for gate in self._gates:
             gate.clear()
         self.frozen = len(self._gates)
@@ -79,6 +82,7 @@ class ByteTap(LoopbackAddresses):
 
     def thaw(self) -> None:
         """Let the frozen connections carry bytes again (what they held goes first)."""
+        self._hold_new = False
         for gate in self._gates:
             gate.set()
 
@@ -111,7 +115,8 @@ class ByteTap(LoopbackAddresses):
             client_w.close()  # the server is down: the client sees its connection reset
             return
         gate = asyncio.Event()
-        gate.set()
+        if not self._hold_new:
+            gate.set()
         self._gates.add(gate)
         pumps = [asyncio.ensure_future(self._pump(client_r, server_w, gate, up=True)),
                  asyncio.ensure_future(self._pump(server_r, client_w, gate, up=False))]

@@ -113,6 +113,7 @@ _ROUND_TRIPS: dict[str, Callable[[Any, int, Any], Awaitable[list[float]]]] = {
 # 1000 (``queue_size``): more in flight is a lost link or QueueFull, not a faster rate.
 WINDOW = 500
 WAIT = 5.0  # seconds for any one answer: a lost message fails the measurement, not hangs it
+QUIET = 0.2  # seconds without a message, the tap frozen: the client has read what crossed
 
 
 async def per_second(transport: str, base: Any, n: int = 500) -> float:
@@ -202,34 +203,77 @@ async def push_bytes(transport: str, base: Any, n: int = 25, rate: float = 50.0,
     ``label`` names the row (default: ``transport``)."""
     async with ByteTap.in_front_of(base.url) as tap:
         counted = _Counted(tap, n)
-        await _PUSH[transport](tap, counted, n, rate, options)
+        boundaries = asyncio.ensure_future(counted.run())
+        try:
+            await _PUSH[transport](tap, counted, n, rate, options)
+        finally:
+            if not boundaries.done():
+                boundaries.cancel()
+        await boundaries  # its timeout, if a boundary never came
     return counted.result(label or transport)
 
 
 class _Counted:
-    """The tap's counts at the first message and at the last, and the app's bytes between."""
+    """The tap's counts at two quiet boundaries, and the app's bytes of the messages between.
+
+    A loaded client reads behind the tap: bytes the tap has relayed may belong to messages the
+    client has not read yet. So at each boundary the tap is frozen (nothing more reaches the
+    client) and the client reads what already crossed before the counts are taken: every byte
+    counted then belongs to a message counted, whatever the client's lag.
+    """
 
     def __init__(self, tap: ByteTap, n: int) -> None:
         self.tap, self.n = tap, n
-        self.seen = 0
+        self.counted = 0  # messages between the boundaries
         self.app = 0
         self.first = self.last = (0, 0, 0)
+        self.counting = False
+        self.arrived = asyncio.Event()  # any message, counted or not
+        self.enough = asyncio.Event()
         self.done = asyncio.Event()
 
     def message(self, app_bytes: int) -> None:
-        self.seen += 1
-        if self.seen == 1:
-            self.first = self.tap.counts()
-        elif self.seen <= self.n + 1:
+        self.arrived.set()
+        if self.counting:
+            self.counted += 1
             self.app += app_bytes
-            if self.seen == self.n + 1:
-                self.last = self.tap.counts()
-                self.done.set()
+            if self.counted >= self.n:
+                self.enough.set()
+
+    async def _read_what_crossed(self) -> None:
+        """Frozen: wait until no message has arrived for :data:`QUIET` seconds."""
+        while True:
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), QUIET)
+            except TimeoutError:
+                return
+
+    async def run(self) -> None:
+        """The two boundaries; the push loop reads messages meanwhile, until ``done``."""
+        try:
+            await self._boundaries()
+        finally:
+            self.tap.thaw()
+            self.done.set()
+
+    async def _boundaries(self) -> None:
+        await asyncio.wait_for(self.arrived.wait(), WAIT)  # the handshake and a first one
+        self.tap.freeze(new=True)
+        await self._read_what_crossed()
+        self.first, self.counting = self.tap.counts(), True
+        self.tap.thaw()
+        await asyncio.wait_for(self.enough.wait(), WAIT + 2 * self.n)
+        self.tap.freeze(new=True)
+        self.last = self.tap.counts()
+        await self._read_what_crossed()
+        self.counting = False
 
     def result(self, transport: str) -> Bytes:
         up = self.last[0] - self.first[0]
         down = self.last[1] - self.first[1]
-        return Bytes(transport, self.n, down / self.n, up / self.n, self.app / self.n)
+        return Bytes(transport, self.counted, down / self.counted, up / self.counted,
+                     self.app / self.counted)
 
 
 async def _ws_push(tap: ByteTap, counted: _Counted, n: int, rate: float,
@@ -253,7 +297,7 @@ async def _sio_push(tap: ByteTap, counted: _Counted, n: int, rate: float,
 async def _graphql_push(tap: ByteTap, counted: _Counted, n: int, rate: float,
                         options: dict[str, Any]) -> None:
     async with WebSocketLink(tap.ws_url("/graphql"), **options) as link:
-        sub = link.subscribe(Operation.of(TICKS, {"n": n + 1, "s": 1 / rate}))
+        sub = link.subscribe(Operation.of(TICKS, {"n": 4 * n + 100, "s": 1 / rate}))
         while not counted.done.is_set():
             result = await asyncio.wait_for(sub.next(), 5)
             counted.message(len(_compact(result.data).encode()))
