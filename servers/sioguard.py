@@ -45,7 +45,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
 
-from servers import badinput, safejson
+from servers import badinput, gcpolicy, safejson
 
 log = logging.getLogger("rtlab.badinput")
 
@@ -92,6 +92,13 @@ class GuardedEngineIO(engineio.AsyncServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._async = {**self._async, "websocket": GuardedWebSocket}
+        #: full collections after many sessions closed (their cycles, :mod:`servers.gcpolicy`)
+        self.reclaimer = gcpolicy.Reclaimer(delay=self.ping_timeout + 1)
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "disconnect":  # every session's close goes through here, once
+            self.reclaimer.closed(len(self.sockets))  # (closed ones linger: an upper bound)
+        return await super()._trigger_event(event, *args, **kwargs)
 
     async def handle_request(self, scope: Any, receive: Any, send: Any) -> Any:
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
