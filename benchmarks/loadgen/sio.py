@@ -55,7 +55,8 @@ class SioWebSocket(asyncio.Protocol):
             if isinstance(event, Frame):
                 if event.opcode is Opcode.TEXT:
                     for reply in self.session.feed(event.data.decode()):
-                        self.conn.send_text(reply.encode())
+                        if self.conn.state is State.OPEN:  # not once the server closes
+                            self.conn.send_text(reply.encode())
             elif isinstance(event, Response) and event.status_code != 101:
                 self._fail(f"handshake answered {event.status_code}")
         if self.session.refused:
