@@ -122,8 +122,8 @@ class FanoutManager(socketio.AsyncManager):
         super().__init__(*args, **kwargs)
         self._batch = Batch()
         #: recipients so far: written past engineio, queued in engineio, evicted, left to
-        #: engineio's send (gone or timed out)
-        self.stats = {"written": 0, "queued": 0, "evicted": 0, "late": 0}
+        #: engineio's send (gone or timed out), skipped as their WebSocket was closing
+        self.stats = {"written": 0, "queued": 0, "evicted": 0, "late": 0, "closing": 0}
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
@@ -160,7 +160,7 @@ class FanoutManager(socketio.AsyncManager):
         now = time.time()
         late: list[str] = []
         stalled: list[Any] = []
-        written = queued = evicted = 0
+        written = queued = evicted = closing = 0
         batch = self._batch
         for sid, eio_sid in participants:
             if sid in skip:
@@ -170,6 +170,11 @@ class FanoutManager(socketio.AsyncManager):
                 late.append(eio_sid)
                 continue
             link = getattr(sock, wslink.ATTRIBUTE, None)
+            if link is not None and not link.open():
+                # its WebSocket is closing: nothing queued now would ever be sent, and a room
+                # whose clients leave together would queue every leave notice in every queue
+                closing += 1
+                continue
             if (link is not None and wslink.idle(sock) and (small or not link.deflate)
                     and link.writable()):
                 batch.add(link, wire)
@@ -189,6 +194,7 @@ class FanoutManager(socketio.AsyncManager):
         stats["queued"] += queued
         stats["evicted"] += evicted
         stats["late"] += len(late)
+        stats["closing"] += closing
         if written and self.on_sent is not None:
             self.on_sent(written)
         return late, stalled

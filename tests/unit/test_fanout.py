@@ -173,3 +173,24 @@ async def test_only_a_chunked_get_stream_served_by_our_protocol_can_park() -> No
     assert ssepump.Reader.of(scope(method="HEAD"), 5) is None
     assert ssepump.Reader.of(scope(version=b"1.0"), 5) is None
     assert ssepump.Reader.of(scope(link=False), 5) is None
+
+
+def test_a_session_whose_websocket_is_closing_gets_nothing_queued() -> None:
+    """A class leaving together: every leave notice was queued in every closing session's
+    engineio queue (half a million packets a round of 1,000, never sent, sizing the heap)."""
+    manager = fanout.FanoutManager()
+    sockets = {}
+    for name, is_open in (("open", True), ("closing", False)):
+        link = FakeLink(is_open)
+        link.deflate = False
+        link.writable = lambda: False  # (paused) so an open one takes engineio's queue
+        sockets[name] = SimpleNamespace(queue=asyncio.Queue(), closed=False, closing=False,
+                                        last_ping=None, upgraded=True, upgrading=False)
+        setattr(sockets[name], wslink.ATTRIBUTE, link)
+    manager.server = SimpleNamespace(eio=SimpleNamespace(sockets=sockets, ping_timeout=5))
+    late, stalled = manager._deliver([("s1", "open"), ("s2", "closing")], [None], "pkt",
+                                     b"frame", True)
+    assert (late, stalled) == ([], [])
+    assert sockets["open"].queue.qsize() == 1
+    assert sockets["closing"].queue.qsize() == 0
+    assert manager.stats["closing"] == 1 and manager.stats["queued"] == 1
