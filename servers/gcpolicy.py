@@ -43,6 +43,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import sys
 from collections.abc import Callable
 
 THRESHOLDS = (20_000, 10, 10)
@@ -96,6 +97,10 @@ class Reclaimer:
     def reclaim(self) -> None:
         self.pending = False
         self.freed = self._collect()
+        # CPython's type method cache keeps alive the attribute names it was last asked for
+        # (engineio's '_upgrade_' + transport, one new string per upgrade): small blocks that
+        # pin whole pymalloc arenas after a class has left
+        sys._clear_type_cache()
         self._trim()
         self.collections += 1
         self.reclaimed.set()

@@ -41,8 +41,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:  # a killed-but-unreaped parent is a zombie: treat it as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        with open(f"/proc/{pid}/stat", "rb") as f:  # bytes: no decoder made every poll
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import weakref
 
 import pytest
@@ -59,3 +60,16 @@ async def test_engineio_disconnects_are_counted() -> None:
     await eio._trigger_event("disconnect", "sid1", "client disconnect", run_async=False)
     await eio._trigger_event("connect", "sid2", {}, run_async=False)
     assert eio.reclaimer.closed_since == 1
+
+
+async def test_a_reclaim_lets_go_of_names_the_type_cache_held() -> None:
+    """engineio looks up ``'_upgrade_' + transport``: a new string each upgrade, which
+    CPython's type method cache keeps alive (and its pymalloc arena with it) until cleared."""
+    reclaimer = gcpolicy.Reclaimer(delay=0, min_closed=1)
+    name = "".join(["_upgrade_", "websocket", "_probe"])  # built at run time, not interned
+    before = sys.getrefcount(name)
+    getattr(Node, name, None)  # a lookup (a miss is cached too)
+    assert sys.getrefcount(name) > before  # the cache holds it (an entry per type looked in)
+    reclaimer.closed(open_now=0)
+    await asyncio.wait_for(reclaimer.reclaimed.wait(), 5)
+    assert sys.getrefcount(name) == before
