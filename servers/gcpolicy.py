@@ -90,9 +90,7 @@ class Reclaimer:
         """One session closed; ``open_now`` are still open. Call from the event loop."""
         self.closed_since += 1
         if not self.pending and self.closed_since >= max(self.min_closed, open_now):
-            self.pending = True
-            self.closed_since = 0
-            asyncio.get_running_loop().call_later(self.delay, self.reclaim)
+            self._arm()
 
     def reclaim(self) -> None:
         self.pending = False
@@ -105,6 +103,10 @@ class Reclaimer:
         self.collections += 1
         self.reclaimed.set()
         if self.closed_since >= self.min_closed:  # closed while this one waited
-            self.pending = True
-            self.closed_since = 0
-            asyncio.get_running_loop().call_later(self.delay, self.reclaim)
+            self._arm()
+
+    def _arm(self) -> None:
+        """A collection ``delay`` seconds from now, for the sessions counted so far."""
+        self.pending = True
+        self.closed_since = 0
+        asyncio.get_running_loop().call_later(self.delay, self.reclaim)
