@@ -9,10 +9,12 @@ Before the readings that count (after round 1 and after the last round) the serv
 :data:`SETTLE` seconds: engineio's ping task keeps a closed session for up to its ping
 interval (10 s), so memory read at once still holds the last sessions.
 
-Two rows: resident memory after the last round against the start-up (the target, within
-10 %), and against round 1, after the first thousand clients have sized the allocator's
-arenas: what stays from round 1 on is not freed memory the allocator keeps (fragmentation),
-while a leak would grow from round to round.
+Rows: resident memory after the last round against the start-up (the target, within 10 %),
+and against round 1, after the first thousand clients have sized the allocator's heap: what
+stays from round 1 on is freed memory the allocator keeps (fragmentation), while a leak would
+grow from round to round. The server runs as ``python -m servers`` starts (on glibc, the C
+library's ``malloc``: :mod:`servers.allocator`); the same churn on a server held to CPython's
+pymalloc (``PYTHONMALLOC=pymalloc``) runs first as the baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import httpx
 
 from benchmarks.loadgen import procstat
 from benchmarks.loadgen.pool import Pool
+from benchmarks.loadgen.targets import environment
 from benchmarks.report import Row
 from rtlab.lab import ServerProcess
 
@@ -55,11 +58,30 @@ async def gone(url: str, timeout: float = 60) -> None:
     raise TimeoutError("the server still counts Socket.IO connections")
 
 
-async def churn(plan: Plan, log: bool = False) -> list[float]:
-    """RSS in MB: after start-up, then after each round."""
+@dataclass(frozen=True)
+class Churn:
+    allocator: str  # the server's PYTHONMALLOC ("" when it chose none)
+    rss: list[float]  # MB: after start-up, then after each round
+
+    @property
+    def start(self) -> float:
+        return self.rss[0]
+
+    @property
+    def first(self) -> float:
+        return self.rss[1]
+
+    @property
+    def last(self) -> float:
+        return self.rss[-1]
+
+
+async def churn(plan: Plan, log: bool = False) -> Churn:
+    """The server's allocator and its RSS after start-up and after each round."""
     server = ServerProcess.launch(timeout=30)
     try:
         assert server.pid is not None
+        allocator = procstat.environ_value(server.pid, "PYTHONMALLOC") or ""
         pool = await Pool.start(server.url, {"ws": 2})
         rss = [procstat.rss_bytes(server.pid) / 1e6]
         try:
@@ -73,34 +95,47 @@ async def churn(plan: Plan, log: bool = False) -> list[float]:
                     await asyncio.sleep(SETTLE)
                 rss.append(procstat.rss_bytes(server.pid) / 1e6)
                 if log:
-                    print(f"  churn round {n + 1}: RSS {rss[-1]:.1f} MB", file=sys.stderr,
-                          flush=True)
+                    print(f"  churn ({allocator or 'pymalloc'}) round {n + 1}: RSS "
+                          f"{rss[-1]:.1f} MB", file=sys.stderr, flush=True)
         finally:
             await pool.stop()
     finally:
         server.stop()
-    return rss
+    return Churn(allocator, rss)
 
 
-def rows(rss: list[float], plan: Plan) -> list[Row]:
+async def both(plan: Plan, log: bool = False) -> tuple[Churn, Churn]:
+    """The baseline (pymalloc) churn, then the server as it starts."""
+    with environment(PYTHONMALLOC="pymalloc"):
+        baseline = await churn(plan, log)
+    return baseline, await churn(plan, log)
+
+
+def rows(baseline: Churn, ours: Churn, plan: Plan) -> list[Row]:
     what = f"{plan.rounds} rounds of {plan.clients:,} Socket.IO clients joining and leaving"
-    steps = [b - a for a, b in zip(rss[1:], rss[2:], strict=False)]
-    start, first, last = rss[0], rss[1], rss[-1]
+    allocator = ours.allocator or "pymalloc"
     return [
-        Row(f"memory over churn: {what}", f"{start:.1f} MB RSS after start-up",
-            f"{last:.1f} MB after the last round", f"{last / start:.3f} (target <= {TARGET})",
-            last / start <= TARGET),
+        Row(f"memory over churn: {what} (server on {allocator})",
+            f"{ours.start:.1f} MB RSS after start-up",
+            f"{ours.last:.1f} MB after the last round",
+            f"{ours.last / ours.start:.3f} (target <= {TARGET})", ours.last / ours.start <= TARGET),
         Row(f"memory over churn, rounds 2-{plan.rounds} (a leak grows here)",
-            f"{first:.1f} MB RSS after round 1",
-            f"{last:.1f} MB after the last round ({max(steps, default=0):+.1f} MB at most "
-            "between two rounds)", f"{last / first:.3f} (target <= {TARGET})",
-            last / first <= TARGET),
+            f"{ours.first:.1f} MB RSS after round 1",
+            f"{ours.last:.1f} MB after the last round",
+            f"{ours.last / ours.first:.3f} (target <= {TARGET})",
+            ours.last / ours.first <= TARGET),
+        Row(f"memory over churn, the same on pymalloc: last round / start-up, {allocator} "
+            "against pymalloc", f"{baseline.last / baseline.start:.3f} with pymalloc "
+            f"({baseline.start:.1f} -> {baseline.last:.1f} MB)",
+            f"{ours.last / ours.start:.3f} with {allocator}",
+            f"{(ours.last / ours.start) / (baseline.last / baseline.start):.2f}x (a figure, no "
+            "target)", True),
     ]
 
 
 def run(server: object = None, plan: Plan = FULL) -> list[Row]:
-    """``make bench`` entry (a fresh server of its own; the shared one is not used)."""
-    return rows(asyncio.run(churn(plan)), plan)
+    """``make bench`` entry (fresh servers of its own; the shared one is not used)."""
+    return rows(*asyncio.run(both(plan)), plan)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,11 +143,12 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="3 rounds of 100 (smoke)")
     plan = QUICK if p.parse_args(argv).quick else FULL
-    rss = asyncio.run(churn(plan, log=True))
+    baseline, ours = asyncio.run(both(plan, log=True))
     from benchmarks.report import table
 
-    print(table(rows(rss, plan)))
-    print("RSS (MB): " + ", ".join(f"{r:.1f}" for r in rss))
+    print(table(rows(baseline, ours, plan)))
+    for c in (baseline, ours):
+        print(f"RSS (MB, {c.allocator or 'pymalloc'}): " + ", ".join(f"{r:.1f}" for r in c.rss))
     return 0
 
 

@@ -61,7 +61,8 @@ def redis_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
+def environment(**values: str) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, for the servers started inside."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -89,7 +90,7 @@ def serving(kind: str, fast: bool = True) -> Iterator[tuple[str, int]]:
         extra: tuple[str, ...] = ()
         if kind == "workers":
             extra = ("--workers", "2", "--broker", stack.enter_context(redis_server()))
-        with _environ(RTLAB_FAST_FANOUT="1" if fast else "0"):
+        with environment(RTLAB_FAST_FANOUT="1" if fast else "0"):
             server = ServerProcess.launch(extra_args=extra, timeout=30)
         stack.callback(server.stop)
         assert server.pid is not None
