@@ -38,14 +38,20 @@ from rtlab.teaching.probes import Probe, four
 from rtlab.teaching.results import FAULTS, Cell, Window, grid, table
 
 S = ConnectionState
+#: seconds a ``reject`` may outlast its hold while a client has not yet met a refusal
+REFUSAL_WAIT = 10.0
 
 
 async def inject(fault: str, server: Any, *, hold: float,
-                 until_back: Callable[[float], Awaitable[Any]] | None = None) -> Window:
+                 until_back: Callable[[float], Awaitable[Any]] | None = None,
+                 until_refused: Callable[[float], Awaitable[Any]] | None = None) -> Window:
     """Break ``server`` with ``fault``, hold it ``hold`` seconds, mend it; when it was what.
 
     ``until_back(struck)`` (the freeze only: nothing else lets clients back while it
     holds) ends the hold early when it returns: every client came back.
+    ``until_refused(struck)`` (the reject only) makes the hold last until it returns (at
+    most :data:`REFUSAL_WAIT` s more): every client met a refusal, so what the row shows is
+    what a client does with a ``503``, not whether its retry happened to come late.
     """
     started = time.monotonic()
     if fault == "kill":
@@ -79,10 +85,17 @@ async def inject(fault: str, server: Any, *, hold: float,
         struck = time.monotonic()
         return Window(started, struck, struck)
     if fault == "reject":
-        await server.chaos.areject(503, hold)
-        mended = time.monotonic() + hold
+        await server.chaos.areject(503, hold + REFUSAL_WAIT)
         await server.chaos.adrop("all")
-        return Window(started, time.monotonic(), mended)
+        struck = time.monotonic()
+        try:
+            await asyncio.sleep(hold)  # the outage itself
+            if until_refused is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(until_refused(struck), REFUSAL_WAIT)
+        finally:
+            await server.chaos.areset()
+        return Window(started, struck, time.monotonic())
     if fault == "proxy":
         return Window(started, started, started)
     raise ValueError(f"unknown fault {fault!r}; one of {sorted(FAULTS)}")
@@ -115,7 +128,8 @@ async def run_row(fault: str, server: Any, probes: Sequence[Probe], *, hold: flo
             window = Window(begun, struck, struck)
         else:
             window = await inject(fault, server, hold=hold,
-                                  until_back=lambda struck: _all_back(probes, struck))
+                                  until_back=lambda struck: _all_back(probes, struck),
+                                  until_refused=lambda struck: _all_refused(probes, struck))
         await asyncio.gather(*(_back(p, fault, window, slack) for p in probes))
         await asyncio.gather(*(p.ledger.until(
             lambda p=p: _tail_seen(p, window.struck, tail) or _gone(p), 2.0) for p in probes))
@@ -131,6 +145,19 @@ async def _all_back(probes: Sequence[Probe], struck: float) -> None:
     """Returns once every probe delivered a message made after ``struck`` (or stopped)."""
     await asyncio.gather(*(p.ledger.until(
         lambda p=p: p.recovered_at(struck) is not None or _gone(p), 3600) for p in probes))
+
+
+def _refused(probe: Probe, struck: float) -> bool:
+    """Since ``struck``, an attempt to connect ended without connecting (or the probe is
+    gone): the client met the refusal."""
+    after = [e.state for e in probe.transitions if e.t >= struck]
+    return _gone(probe) or any(a is S.CONNECTING and b is not S.CONNECTED
+                               for a, b in zip(after, after[1:], strict=False))
+
+
+async def _all_refused(probes: Sequence[Probe], struck: float) -> None:
+    await asyncio.gather(*(p.ledger.until(lambda p=p: _refused(p, struck), 3600)
+                           for p in probes))
 
 
 async def _back(probe: Probe, fault: str, window: Window, slack: float) -> None:

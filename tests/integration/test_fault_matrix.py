@@ -236,3 +236,18 @@ async def test_socketio_notices_a_frozen_link_even_while_flooding_it(lab_server)
         flooding.cancel()
         await lab_server.chaos.athaw()
         await client.close()
+
+
+async def test_a_reject_lasts_until_every_client_met_a_refusal(lab_server) -> None:
+    """The 503 holds past its nominal end while a client has not retried yet: a client
+    whose retry comes late (a loaded machine) still meets the refusal, so the row shows
+    what it does with a 503 (the spec's EventSource stops; a retrying one comes back)."""
+    from rtlab.teaching import faults
+    from rtlab.teaching.probes import sse_two_ways
+
+    probes = sse_two_ways(lab_server, lab_server, period=0.05)
+    cells = await faults.run_row("reject", lab_server, probes, hold=0.001)  # ends at once
+    spec, retried = cells
+    assert not spec.recovered and "503" in spec.stopped, spec
+    assert retried.recovered and not retried.stopped, retried
+    assert (await lab_server.chaos.astats())["reject"] is None  # mended afterwards
