@@ -58,24 +58,44 @@ class LocalMembers:
                 del self.rooms[(namespace, room)]
 
 
+class InOrder:
+    """Operations that share a key run one after another, in the order they were asked for;
+    others run concurrently. Socket.IO handlers run concurrently: a disconnect's ``gone``
+    must not reach Redis before the ``join`` still in flight, or it leaves a ghost."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, asyncio.Future[None]] = {}  # key -> its last operation's end
+
+    async def run(self, key: str, operation: Callable[[], Awaitable[T]]) -> T:
+        before = self._last.get(key)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._last[key] = done
+        try:
+            if before is not None:
+                await asyncio.shield(before)
+            return await operation()
+        finally:
+            done.set_result(None)
+            if self._last.get(key) is done:
+                del self._last[key]
+
+
 class RedisMembers:
     def __init__(self, redis: Any, prefix: str, worker: int, workers: int) -> None:
         self.redis = redis
         self.prefix = prefix
         self.worker = worker
         self.workers = workers
-        self._last: dict[str, asyncio.Future[None]] = {}  # sid -> its operation in flight
+        self._order = InOrder()
 
     def _hash(self, worker: int, namespace: str, room: str) -> str:
         return f"{self.prefix}:w{worker}:{namespace}:{room}"
 
     async def join(self, namespace: str, room: str, sid: str, name: str) -> list[str]:
-        return await self._in_order(sid, lambda: self._write_and_list(
-            namespace, room, lambda pipe, mine: pipe.hset(mine, sid, name)))
+        return await self._order.run(sid, lambda: self._write(namespace, room, sid, name))
 
     async def leave(self, namespace: str, room: str, sid: str) -> list[str]:
-        return await self._in_order(sid, lambda: self._write_and_list(
-            namespace, room, lambda pipe, mine: pipe.hdel(mine, sid)))
+        return await self._order.run(sid, lambda: self._write(namespace, room, sid, None))
 
     async def gone(self, namespace: str, sid: str, rooms: Iterable[str]) -> None:
         names = [self._hash(self.worker, namespace, room) for room in rooms]
@@ -88,31 +108,21 @@ class RedisMembers:
                 pipe.hdel(name, sid)
             await pipe.execute()
 
-        await self._in_order(sid, forget)
+        await self._order.run(sid, forget)
 
-    async def _write_and_list(self, namespace: str, room: str,
-                              write: Callable[[Any, str], Any]) -> list[str]:
+    async def _write(self, namespace: str, room: str, sid: str, name: str | None) -> list[str]:
+        """Set ``sid``'s name in this worker's hash (None: remove it), then read every
+        worker's: one transaction, one round trip."""
         pipe = self.redis.pipeline(transaction=True)
-        write(pipe, self._hash(self.worker, namespace, room))
+        mine = self._hash(self.worker, namespace, room)
+        if name is None:
+            pipe.hdel(mine, sid)
+        else:
+            pipe.hset(mine, sid, name)
         for worker in range(self.workers):
             pipe.hvals(self._hash(worker, namespace, room))
         _written, *per_worker = await pipe.execute()
         return sorted(name.decode() for names in per_worker for name in names)
-
-    async def _in_order(self, sid: str, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run ``operation`` after ``sid``'s previous one has reached Redis (handlers run
-        concurrently: a disconnect's ``gone`` must not pass the ``join`` still in flight)."""
-        before = self._last.get(sid)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._last[sid] = done
-        try:
-            if before is not None:
-                await asyncio.shield(before)
-            return await operation()
-        finally:
-            done.set_result(None)
-            if self._last.get(sid) is done:
-                del self._last[sid]
 
     async def clear_mine(self) -> None:
         """Forget the members a killed predecessor under this worker number left."""
