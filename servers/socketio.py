@@ -39,9 +39,10 @@ refuses guests.
 
 Retries are safe: a ``chat_message`` or ``doc_change`` carrying a ``clientId`` already
 seen (per user, recent ones) is acknowledged again with the first answer and not
-broadcast twice. On a classroom server the names a client picks (``clientId``s, ``flaky``
-keys) are also per classroom client id: thirty students signed in as alice, running the
-same notebook with the same ``clientId``, are thirty senders, not one sending again.
+broadcast twice, on any worker (:mod:`servers.broker.dedupe`). On a classroom server the
+names a client picks (``clientId``s, ``flaky`` keys) are also per classroom client id:
+thirty students signed in as alice, running the same notebook with the same ``clientId``,
+are thirty senders, not one sending again.
 Room names live in their own key space (``room:<name>``), so a room called like another
 client's sid cannot reach that client's private room.
 """
