@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from servers.broker.sequence import RedisSequences
 
 PREFIX = "rtlab"
+#: connections to Redis one process opens at most, and how long a command waits for one
+MAX_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 10.0
 
 _opened: weakref.WeakSet[Broker] = weakref.WeakSet()
 
@@ -59,7 +62,10 @@ class Broker:
         self.worker = worker
         self.workers = workers
         self.prefix = prefix
-        self.redis: Any = aioredis.Redis.from_url(url)
+        # a class joining at once asks more at a time than the pool holds: wait for a free
+        # connection (redis-py's default pool raises MaxConnectionsError past 100)
+        self.redis: Any = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS))
         self.bus: Bus = Bus(self.redis, self.key("bus"))
         #: run by :func:`start_all`, before the process says it serves
         self.at_start: list[Callable[[], Awaitable[None]]] = []
