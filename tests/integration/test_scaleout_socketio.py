@@ -12,7 +12,7 @@ from typing import Any
 
 import socketio
 
-from servers.broker import Broker
+from servers.broker import MAX_CONNECTIONS, Broker
 from servers.broker.dedupe import TTL_MS
 from tests.integration.scaleout_support import log_says, login, sio_on, worker_pids
 
@@ -192,3 +192,18 @@ async def test_the_redis_state_is_atomic_bounded_and_cleared_by_a_restarted_work
     finally:
         for broker in brokers:
             await broker.redis.aclose()
+
+
+async def test_a_class_joining_at_once_on_one_worker_is_answered_in_full(redis_server):
+    """More joins in flight than the worker's Redis pool has connections: they wait for
+    one, none fails; every ack lists the class so far, the last one all of it."""
+    broker = Broker(redis_server.url, worker=0, workers=2)
+    try:
+        members = broker.members()
+        acks = await asyncio.gather(*(
+            members.join("/chat", "room:herd", f"w0-{n}", f"s{n:03}")
+            for n in range(3 * MAX_CONNECTIONS)))
+        assert sorted(len(ack) for ack in acks) == list(range(1, 3 * MAX_CONNECTIONS + 1))
+        assert max(acks, key=len) == [f"s{n:03}" for n in range(3 * MAX_CONNECTIONS)]
+    finally:
+        await broker.redis.aclose()
