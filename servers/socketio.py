@@ -371,13 +371,19 @@ class SocketIOService:
         return {"id": f"m{next(self._ids)}{self.id_suffix}", "ts": time.time()}
 
     async def _chat_disconnect(self, sid: str, reason: Any = None) -> None:
-        keys = [key for key in self.sio.rooms(sid, namespace="/chat") if key.startswith("room:")]
+        await self._leave_all(sid, "/chat", "room:", self._tell_chat_left)
+
+    async def _leave_all(self, sid: str, namespace: str, prefix: str,
+                         tell: Callable[[str, str, str], Awaitable[None]]) -> None:
+        """A disconnected client leaves its rooms (keys starting with ``prefix``): out of
+        the members first, so whoever hears ``tell(sid, key, name)`` lists them without it."""
+        keys = [key for key in self.sio.rooms(sid, namespace=namespace) if key.startswith(prefix)]
         with contextlib.suppress(Exception):
-            await self.members.gone("/chat", sid, keys)
+            await self.members.gone(namespace, sid, keys)
         for key in keys:
             with contextlib.suppress(Exception):
-                await self._tell_chat_left(sid, key, key[5:])
-        self._names.pop(("/chat", sid), None)
+                await tell(sid, key, key[len(prefix):])
+        self._names.pop((namespace, sid), None)
 
     # -- /collab --------------------------------------------------------------------------
     async def _joined_doc(self, sid: str, data: Any) -> tuple[dict[str, Any], str, str]:
@@ -451,13 +457,7 @@ class SocketIOService:
         return answer
 
     async def _collab_disconnect(self, sid: str, reason: Any = None) -> None:
-        keys = [key for key in self.sio.rooms(sid, namespace="/collab") if key.startswith("doc:")]
-        with contextlib.suppress(Exception):
-            await self.members.gone("/collab", sid, keys)
-        for key in keys:
-            with contextlib.suppress(Exception):
-                await self._tell_doc_left(sid, key, key[4:])
-        self._names.pop(("/collab", sid), None)
+        await self._leave_all(sid, "/collab", "doc:", self._tell_doc_left)
 
 
 def wrap(app: Any, server: Server | None = None,
