@@ -28,6 +28,7 @@ MODULES = [
     "compression",
     "graphql_cost",
     "scaleout_handoff",
+    "socketio_members",
     "transports",
     "classroom",
     "classroom_churn",

@@ -39,9 +39,10 @@ refuses guests.
 
 Retries are safe: a ``chat_message`` or ``doc_change`` carrying a ``clientId`` already
 seen (per user, recent ones) is acknowledged again with the first answer and not
-broadcast twice. On a classroom server the names a client picks (``clientId``s, ``flaky``
-keys) are also per classroom client id: thirty students signed in as alice, running the
-same notebook with the same ``clientId``, are thirty senders, not one sending again.
+broadcast twice, on any worker (:mod:`servers.broker.dedupe`). On a classroom server the
+names a client picks (``clientId``s, ``flaky`` keys) are also per classroom client id:
+thirty students signed in as alice, running the same notebook with the same ``clientId``,
+are thirty senders, not one sending again.
 Room names live in their own key space (``room:<name>``), so a room called like another
 client's sid cannot reach that client's private room.
 """
@@ -53,13 +54,15 @@ import contextlib
 import functools
 import itertools
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import socketio
 
 from servers import auth, fanout, handoff, protocols
+from servers.broker.calls import Calls, LocalCalls
+from servers.broker.dedupe import Dedupe, LocalDedupe
+from servers.broker.rooms import LocalMembers, Members
 from servers.broker.sequence import LocalSequences, Sequences
 from servers.transport import CLIENT_KEY
 
@@ -71,7 +74,6 @@ MAX_NAME = 64
 MAX_TEXT = 2000
 MAX_OPERATION = 4096
 MAX_RATE = 50.0
-DEDUPE_WINDOW = 1000
 MAX_BUFFER = 256 * 1024  # Engine.IO max message size (polling body / websocket frame)
 #: the ``data`` of a refused connection (the client sees ``{message, data}``)
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
@@ -119,30 +121,14 @@ def _doc_key(name: str) -> str:
     return f"doc:{name}"
 
 
-class Dedupe:
-    """The answers to recent ``clientId``s, per user: a retried emit gets the same ack.
-    Keys: (kind, classroom client id, user id, clientId)."""
-
-    def __init__(self, window: int = DEDUPE_WINDOW) -> None:
-        self.window = window
-        self._seen: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-
-    def get(self, key: tuple[str, ...]) -> Any:
-        return self._seen.get(key)
-
-    def put(self, key: tuple[str, ...], answer: Any) -> None:
-        self._seen[key] = answer
-        while len(self._seen) > self.window:
-            self._seen.popitem(last=False)
-
-
 class SocketIOService:
     """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers).
 
     With a broker (worker processes), rooms and broadcasts go through python-socketio's
-    ``AsyncRedisManager``, document versions through shared sequences, session ids name
-    their worker (:func:`servers.handoff.worker_sid`: the master routes long-polling by
-    it) and message ids carry the worker number, so no two workers hand out the same one."""
+    ``AsyncRedisManager``; document versions, room members, the answers to ``clientId``s
+    and ``flaky`` counts through Redis (:mod:`servers.broker`); session ids name their
+    worker (:func:`servers.handoff.worker_sid`: the master routes long-polling by it) and
+    message ids carry the worker number, so no two workers hand out the same one."""
 
     def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5,
                  broker: Broker | None = None) -> None:
@@ -154,16 +140,24 @@ class SocketIOService:
             max_http_buffer_size=MAX_BUFFER,
             client_manager=broker.socketio_manager() if broker is not None else None,
         )
-        self.versions: Sequences = (broker.sequences() if broker is not None
-                                    else LocalSequences())
+        self.versions: Sequences
+        self.members: Members
+        self.dedupe: Dedupe
+        self.flaky_calls: Calls
+        if broker is None:
+            local = LocalSequences()
+            self.versions, self.dedupe = local, LocalDedupe(local)
+            self.members, self.flaky_calls = LocalMembers(), LocalCalls()
+        else:
+            shared = broker.sequences()
+            self.versions, self.dedupe = shared, broker.dedupe(shared)
+            self.members, self.flaky_calls = broker.members(), broker.calls()
         self.id_suffix = ""
         if broker is not None:
             eio, worker = self.sio.eio, broker.worker
             plain = eio.generate_id
             eio.generate_id = lambda: handoff.worker_sid(worker, plain())
             self.id_suffix = f".{worker}"
-        self.flaky_calls: dict[tuple[str, str], int] = {}  # (owner, key) -> calls
-        self.dedupe = Dedupe()
         self.tickers: dict[str, asyncio.Task[None]] = {}
         self._ids = itertools.count(1)
         self._register()
@@ -226,10 +220,10 @@ class SocketIOService:
 
         return connect
 
-    def _members(self, namespace: str, key: str) -> list[str]:
-        """Display names of everyone in a room (guests included)."""
-        sids = [sid for sid, _eio in self.sio.manager.get_participants(namespace, key)]
-        return sorted(self._names.get((namespace, sid), sid) for sid in sids)
+    async def _join_members(self, sid: str, namespace: str, key: str) -> list[str]:
+        """Display names of everyone in a room (guests included), ``sid`` now one of them."""
+        return await self.members.join(namespace, key, sid,
+                                       self._names.get((namespace, sid), sid))
 
     # -- registration ---------------------------------------------------------------------
     def _register(self) -> None:
@@ -285,11 +279,7 @@ class SocketIOService:
         ignore = data.get("ignore", 1)
         if isinstance(ignore, bool) or not isinstance(ignore, int) or not 0 <= ignore <= 100:
             raise BadPayload("'ignore' must be an integer from 0 to 100")
-        owned = (self._owner(sid, "/"), key)
-        calls = self.flaky_calls.get(owned, 0) + 1
-        self.flaky_calls[owned] = calls
-        if len(self.flaky_calls) > DEDUPE_WINDOW:
-            self.flaky_calls.pop(next(iter(self.flaky_calls)))
+        calls = await self.flaky_calls.count((self._owner(sid, "/"), key))
         if calls <= ignore:
             return self.sio.not_handled  # no ack at all: the answer is "lost"
         return {"key": key, "calls": calls}
@@ -326,22 +316,24 @@ class SocketIOService:
         key = _room_key(room)
         already = key in self.sio.rooms(sid, namespace="/chat")
         await self.sio.enter_room(sid, key, namespace="/chat")
+        members = await self._join_members(sid, "/chat", key)
         if not already:
             await self.sio.emit("user_joined", {"room": room, "user": user["user"]},
                                 room=key, skip_sid=sid, namespace="/chat")
-        return {"room": room, "members": self._members("/chat", key)}
+        return {"room": room, "members": members}
 
     async def chat_leave(self, sid: str, data: Any) -> dict[str, Any]:
         room = _name(_obj(data), "room")
         key = _room_key(room)
         if key not in self.sio.rooms(sid, namespace="/chat"):
             raise BadPayload(f"not in room '{room}'")
-        await self._leave_chat(sid, key, room)
-        return {"room": room, "members": self._members("/chat", key)}
-
-    async def _leave_chat(self, sid: str, key: str, room: str) -> None:
-        user = await self._user(sid, "/chat")
         await self.sio.leave_room(sid, key, namespace="/chat")
+        members = await self.members.leave("/chat", key, sid)
+        await self._tell_chat_left(sid, key, room)
+        return {"room": room, "members": members}
+
+    async def _tell_chat_left(self, sid: str, key: str, room: str) -> None:
+        user = await self._user(sid, "/chat")
         await self.sio.emit("user_left", {"room": room, "user": user["user"]},
                             room=key, skip_sid=sid, namespace="/chat")
 
@@ -360,26 +352,38 @@ class SocketIOService:
         key = _room_key(room)
         if key not in self.sio.rooms(sid, namespace="/chat"):
             raise BadPayload(f"join room '{room}' before sending to it")
-        dedupe_key = ("chat", self._owner(sid, "/chat"), user["userId"], client_id
-                      ) if client_id else None
-        if dedupe_key is not None:
-            seen = self.dedupe.get(dedupe_key)
-            if seen is not None:
-                return {**seen, "duplicate": True}
-        answer = {"id": f"m{next(self._ids)}{self.id_suffix}", "ts": time.time()}
+        if client_id is None:
+            answer = self._message_answer()
+        else:
+            answer, repeat = await self.dedupe.first(
+                ("chat", self._owner(sid, "/chat"), user["userId"], client_id),
+                self._message_answer)
+            if repeat:
+                return {**answer, "duplicate": True}
         message = {**answer, "room": room, "text": text, **user}
         if client_id:
             message["clientId"] = client_id
-            self.dedupe.put(dedupe_key, answer)  # type: ignore[arg-type]
         await self.sio.emit("chat_message", message, room=key, skip_sid=sid, namespace="/chat")
         return answer
 
+    def _message_answer(self) -> dict[str, Any]:
+        """A new message's ack: an id no other message (nor worker) has, and the time."""
+        return {"id": f"m{next(self._ids)}{self.id_suffix}", "ts": time.time()}
+
     async def _chat_disconnect(self, sid: str, reason: Any = None) -> None:
-        for key in self.sio.rooms(sid, namespace="/chat"):
-            if key.startswith("room:"):
-                with contextlib.suppress(Exception):
-                    await self._leave_chat(sid, key, key[5:])
-        self._names.pop(("/chat", sid), None)
+        await self._leave_all(sid, "/chat", "room:", self._tell_chat_left)
+
+    async def _leave_all(self, sid: str, namespace: str, prefix: str,
+                         tell: Callable[[str, str, str], Awaitable[None]]) -> None:
+        """A disconnected client leaves its rooms (keys starting with ``prefix``): out of
+        the members first, so whoever hears ``tell(sid, key, name)`` lists them without it."""
+        keys = [key for key in self.sio.rooms(sid, namespace=namespace) if key.startswith(prefix)]
+        with contextlib.suppress(Exception):
+            await self.members.gone(namespace, sid, keys)
+        for key in keys:
+            with contextlib.suppress(Exception):
+                await tell(sid, key, key[len(prefix):])
+        self._names.pop((namespace, sid), None)
 
     # -- /collab --------------------------------------------------------------------------
     async def _joined_doc(self, sid: str, data: Any) -> tuple[dict[str, Any], str, str]:
@@ -394,21 +398,24 @@ class SocketIOService:
         doc = _name(_obj(data), "documentId")
         key = _doc_key(doc)
         user = await self._user(sid, "/collab")
-        if key not in self.sio.rooms(sid, namespace="/collab"):
-            await self.sio.enter_room(sid, key, namespace="/collab")
+        already = key in self.sio.rooms(sid, namespace="/collab")
+        await self.sio.enter_room(sid, key, namespace="/collab")
+        members = await self._join_members(sid, "/collab", key)
+        if not already:
             await self.sio.emit("user_joined", {"documentId": doc, **user},
                                 room=key, skip_sid=sid, namespace="/collab")
-        return {"documentId": doc, "version": await self.versions.current(_doc_key(doc)),
-                "members": self._members("/collab", key)}
+        return {"documentId": doc, "version": await self.versions.current(key),
+                "members": members}
 
     async def doc_leave(self, sid: str, data: Any) -> dict[str, Any]:
         _data, doc, key = await self._joined_doc(sid, data)
-        await self._leave_doc(sid, key, doc)
+        await self.sio.leave_room(sid, key, namespace="/collab")
+        await self.members.gone("/collab", sid, [key])
+        await self._tell_doc_left(sid, key, doc)
         return {"documentId": doc, "left": True}
 
-    async def _leave_doc(self, sid: str, key: str, doc: str) -> None:
+    async def _tell_doc_left(self, sid: str, key: str, doc: str) -> None:
         user = await self._user(sid, "/collab")
-        await self.sio.leave_room(sid, key, namespace="/collab")
         await self.sio.emit("user_left", {"documentId": doc, **user},
                             room=key, skip_sid=sid, namespace="/collab")
 
@@ -436,26 +443,21 @@ class SocketIOService:
             raise BadPayload(f"'operation' is larger than {MAX_OPERATION} characters")
         client_id = _client_id(data)
         user = await self._user(sid, "/collab")
-        dedupe_key = ("doc", self._owner(sid, "/collab"), user["userId"], client_id
-                      ) if client_id else None
-        if dedupe_key is not None:
-            seen = self.dedupe.get(dedupe_key)
-            if seen is not None:
-                return {**seen, "duplicate": True}
-        version = await self.versions.next(_doc_key(doc))  # atomic: strictly increasing
-        answer = {"documentId": doc, "version": version}
-        if dedupe_key is not None:
-            self.dedupe.put(dedupe_key, answer)
+        # versions are atomic, strictly increasing; a repeated clientId draws none
+        if client_id is None:
+            answer = {"documentId": doc, "version": await self.versions.next(key)}
+        else:
+            answer, repeat = await self.dedupe.first(
+                ("doc", self._owner(sid, "/collab"), user["userId"], client_id),
+                lambda: {"documentId": doc}, version_of=key)
+            if repeat:
+                return {**answer, "duplicate": True}
         await self.sio.emit("doc_change", {**answer, **user, "operation": operation},
                             room=key, skip_sid=sid, namespace="/collab")
         return answer
 
     async def _collab_disconnect(self, sid: str, reason: Any = None) -> None:
-        for key in self.sio.rooms(sid, namespace="/collab"):
-            if key.startswith("doc:"):
-                with contextlib.suppress(Exception):
-                    await self._leave_doc(sid, key, key[4:])
-        self._names.pop(("/collab", sid), None)
+        await self._leave_all(sid, "/collab", "doc:", self._tell_doc_left)
 
 
 def wrap(app: Any, server: Server | None = None,

@@ -29,8 +29,12 @@ class RedisSequences:
         self.redis = redis
         self.prefix = prefix
 
+    def key(self, name: str) -> str:
+        """The Redis key of sequence ``name`` (a script may draw from it too)."""
+        return f"{self.prefix}:{name}"
+
     async def next(self, key: str) -> int:
-        return int(await self.redis.incr(f"{self.prefix}:{key}"))
+        return int(await self.redis.incr(self.key(key)))
 
     async def current(self, key: str) -> int:
-        return int(await self.redis.get(f"{self.prefix}:{key}") or 0)
+        return int(await self.redis.get(self.key(key)) or 0)

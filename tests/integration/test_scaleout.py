@@ -4,8 +4,9 @@ its worker; a token issued by one worker is refreshed by the other; killing a wo
 no other worker's clients.
 
 Placement is forced, not hoped for: every answer says which worker served it
-(``x-rtlab-worker``; a Socket.IO session id starts with ``w<N>-``), and a helper connects
-again until the connection lands on the worker a test needs. Traffic stays on 127.0.0.1.
+(``x-rtlab-worker``; a Socket.IO session id starts with ``w<N>-``), and a helper
+(:mod:`scaleout_support`) connects again until the connection lands on the worker a test
+needs. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,38 +16,23 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-import socketio
 import websockets
 
 from servers.handoff import worker_sid
-
-T = TypeVar("T")
-TRIES = 12  # new connections alternate between the workers: a few are always enough
-
-
-async def on_worker(n: int, connect: Callable[[], Awaitable[T]], where: Callable[[T], int],
-                    close: Callable[[T], Awaitable[Any]]) -> T:
-    """A connection made by ``connect`` that landed on worker ``n``."""
-    for _ in range(TRIES):
-        conn = await connect()
-        if where(conn) == n:
-            return conn
-        await close(conn)
-    raise AssertionError(f"no connection landed on worker {n} in {TRIES} tries")
-
-
-def login(server, username: str = "alice") -> dict[str, Any]:
-    answer = httpx.post(server.http_url("/auth/login"),
-                        json={"username": username, "password": "password"},
-                        headers={"connection": "close"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+from tests.integration.scaleout_support import (
+    TRIES,
+    log_says,
+    login,
+    noop,
+    on_worker,
+    sio_on,
+    sio_worker,
+    worker_pids,
+)
 
 
 # -- raw WebSocket: /ws/chat -----------------------------------------------------------------
@@ -84,26 +70,6 @@ async def test_a_chat_message_reaches_a_member_on_the_other_worker(workers):
 
 
 # -- Socket.IO -------------------------------------------------------------------------------
-def sio_worker(client: socketio.AsyncClient) -> int:
-    sid = client.eio.sid or ""
-    assert sid.startswith("w"), sid
-    return int(sid[1:].split("-", 1)[0])
-
-
-async def sio_on(server, n: int, transports: list[str], token: str | None = None,
-                 namespaces: tuple[str, ...] = ("/chat",)) -> socketio.AsyncClient:
-    async def connect() -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False)
-        await client.connect(server.url, transports=transports, namespaces=list(namespaces),
-                             auth={"token": token} if token else None, wait_timeout=5)
-        return client
-
-    async def close(client: socketio.AsyncClient) -> None:
-        await client.eio.disconnect(abort=True)
-
-    return await on_worker(n, connect, sio_worker, close)
-
-
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_a_socketio_room_event_reaches_a_member_on_the_other_worker(workers, transport):
     alice = await sio_on(workers, 0, [transport], login(workers, "alice")["access_token"])
@@ -196,7 +162,7 @@ async def test_a_request_line_that_arrives_in_pieces_still_reaches_the_sessions_
 
     for n in (0, 1):
         answer = await on_worker(n, handshake, lambda r: int(r.headers["x-rtlab-worker"]),
-                                 _noop)
+                                 noop)
         sid = json.loads(answer.text[1:])["sid"]
         request = (f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
                    "Host: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
@@ -325,14 +291,10 @@ async def graphql_post(server, n: int, query: str, variables: dict[str, Any],
             return await client.post(server.http_url("/graphql"), headers=headers,
                                      json={"query": query, "variables": variables})
 
-    answer = await on_worker(n, post, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+    answer = await on_worker(n, post, lambda r: int(r.headers["x-rtlab-worker"]), noop)
     body = answer.json()
     assert "errors" not in body, body
     return body["data"]
-
-
-async def _noop(_conn: Any) -> None:
-    return None
 
 
 async def test_a_graphql_subscription_event_reaches_a_subscriber_on_the_other_worker(workers):
@@ -372,7 +334,7 @@ async def test_login_on_one_worker_refresh_on_the_other_once(workers):
         async def send() -> httpx.Response:
             async with httpx.AsyncClient() as client:
                 return await client.post(workers.http_url(path), json=body)
-        return await on_worker(n, send, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        return await on_worker(n, send, lambda r: int(r.headers["x-rtlab-worker"]), noop)
 
     pair = (await post(0, "/auth/login", {"username": "carol", "password": "password"})).json()
     again = await post(1, "/auth/refresh", {"refresh_token": pair["refresh_token"]})
@@ -384,7 +346,7 @@ async def test_login_on_one_worker_refresh_on_the_other_once(workers):
             async with httpx.AsyncClient() as client:
                 return await client.get(workers.http_url("/auth/me"),
                                         headers={"authorization": f"Bearer {token}"})
-        answer = await on_worker(n, me, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        answer = await on_worker(n, me, lambda r: int(r.headers["x-rtlab-worker"]), noop)
         assert answer.status_code == 200 and answer.json()["username"] == "carol"
     # single use, wherever the second try lands
     for n in (0, 1):
@@ -443,7 +405,7 @@ async def test_a_classroom_on_workers_shares_its_tokens_and_limits(launch_server
                 f"/_classroom/stats?join={teach}&client=instructor"))
 
     for n in (0, 1):
-        answer = await on_worker(n, stats, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        answer = await on_worker(n, stats, lambda r: int(r.headers["x-rtlab-worker"]), noop)
         assert answer.status_code == 200, answer.text
 
     path = f"/ws/echo?join={JOIN}&client=ada"
@@ -491,7 +453,7 @@ async def test_on_workers_a_students_short_tokens_and_subscriber_count_stay_thei
             async with httpx.AsyncClient() as client:
                 return await client.post(server.http_url(path), json=body)
 
-        answer = await on_worker(n, send, lambda r: int(r.headers["x-rtlab-worker"]), _noop)
+        answer = await on_worker(n, send, lambda r: int(r.headers["x-rtlab-worker"]), noop)
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -526,32 +488,6 @@ async def test_on_workers_a_students_short_tokens_and_subscriber_count_stay_thei
 
 
 # -- a worker dies -----------------------------------------------------------------------------
-def worker_pids(master_pid: int) -> dict[int, int]:
-    """worker number -> pid, for the children of ``master_pid``."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) != master_pid:
-            continue
-        if b"--worker-index" in args:
-            found[int(args[args.index(b"--worker-index") + 1])] = int(entry.name)
-    return found
-
-
-async def log_says(server, text: str, timeout: float = 15.0) -> None:
-    """Until the server's log holds ``text`` (the master reports on stderr only: no event
-    to await, so the file is read every 50 ms, for at most ``timeout``)."""
-    async with asyncio.timeout(timeout):
-        while text not in server.log_text():
-            await asyncio.sleep(0.05)
-
-
 async def test_killing_a_worker_loses_no_client_of_the_other(workers):
     survivor = await ws_on(workers, 0, "/ws/echo")
     doomed = await ws_on(workers, 1, "/ws/echo")

@@ -88,6 +88,19 @@ async def test_leave_and_disconnect_tell_the_others(clients):
     assert (await bob.call("leave", {"room": "lv"}, namespace="/chat"))["error"]
 
 
+async def test_a_client_that_disconnects_is_no_longer_listed(clients):
+    alice, bob = [await clients(u, namespaces=("/chat", "/collab")) for u in ("alice", "bob")]
+    for c in (alice, bob):
+        await c.call("join", {"room": "gone"}, namespace="/chat")
+        await c.call("join", {"documentId": "gone.md"}, namespace="/collab")
+    await bob.close()
+    await until(alice.timeline, lambda _t: len(received(alice, "user_left")) == 2, timeout=5)
+    assert await alice.call("join", {"room": "gone"}, namespace="/chat") == {
+        "room": "gone", "members": ["alice"]}
+    doc = await alice.call("join", {"documentId": "gone.md"}, namespace="/collab")
+    assert doc["members"] == ["alice"]
+
+
 async def test_guest_may_listen_but_not_send(clients):
     guest = await clients(None)
     assert (await guest.call("join", {"room": "g"}, namespace="/chat"))["room"] == "g"
