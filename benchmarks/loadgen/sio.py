@@ -108,11 +108,12 @@ async def open_websocket(url: str, namespace: str, room: str,
 class SioPolling:
     """One Socket.IO client on long-polling: a task that keeps one ``GET`` open at a time.
 
-    Its own two kept-alive connections, as a browser tab's: one for the ``GET`` polls, one
-    for the ``POST`` s (a ping's pong, the join). Not one pool for all: with worker processes
-    the master routes a connection by its first request, so a connection reused for another
-    session reaches the wrong worker. A ``307`` (a worker's answer to such a request) is
-    followed on a new connection, as a browser does."""
+    Its own kept-alive connections, as a browser tab's: a request goes on an idle one (the
+    pong after a poll goes on the poll's connection, as a browser's pool does), or a new one.
+    Not one pool for all clients: with worker processes the master routes a connection by its
+    first request, so a connection reused for another session reaches the wrong worker. A
+    ``307`` (a worker's answer to such a request) is followed on a new connection, as a
+    browser does."""
 
     def __init__(self, url: str, namespace: str, room: str, recorder: Recorder) -> None:
         parts = urlsplit(url)
@@ -122,7 +123,8 @@ class SioPolling:
         self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.sid: str | None = None
-        self.links: dict[str, http1.Http1Connection] = {}
+        self.idle: list[http1.Http1Connection] = []  # kept alive, no request on them
+        self.busy: set[http1.Http1Connection] = set()
 
     async def _exchange(self, method: str, target: str, body: bytes = b"") -> http1.Answer:
         answer = await self._send(method, target, body)
@@ -132,14 +134,25 @@ class SioPolling:
         return answer
 
     async def _send(self, method: str, target: str, body: bytes) -> http1.Answer:
-        link = self.links.get(method)
-        if link is not None and link.reusable:
-            try:
-                return await link.request(method, target, body)
-            except http1.Closed:
-                pass  # the server closed it idle as we sent: once more, on a new one
-        link = self.links[method] = await http1.connect(self.host, self.port)
-        return await link.request(method, target, body)
+        while self.idle:
+            link = self.idle.pop()
+            if link.reusable:
+                try:
+                    return await self._on(link, method, target, body)
+                except http1.Closed:
+                    break  # the server closed it idle as we sent: once more, on a new one
+        return await self._on(await http1.connect(self.host, self.port), method, target, body)
+
+    async def _on(self, link: http1.Http1Connection, method: str, target: str,
+                  body: bytes) -> http1.Answer:
+        self.busy.add(link)
+        try:
+            answer = await link.request(method, target, body)
+        finally:
+            self.busy.discard(link)
+        if link.reusable:
+            self.idle.append(link)
+        return answer
 
     async def _post(self, packets: list[str]) -> None:
         if packets:
@@ -173,7 +186,7 @@ class SioPolling:
             if not self.joined.done():
                 self.joined.set_exception(exc if isinstance(exc, Refused) else Refused(repr(exc)))
         finally:
-            for link in self.links.values():
+            for link in [*self.idle, *self.busy]:
                 link.close()
 
     async def close(self) -> None:
