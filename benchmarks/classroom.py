@@ -12,7 +12,9 @@ with its send time inside; each client records arrival minus send time (an SSE e
 the time it was due). The count is ramped in steps; at each step the clients settle, then a
 window of broadcasts is measured: p99 over every delivery expected in the window, a lost one
 counting as infinitely late. The capacity is the largest step with p99 <= 200 ms; a case stops
-at its first failed step or its time budget.
+at its first failed step or its time budget. Each step's line also gives each kind of client
+apart (websocket and long-polling, same window, same rule) and the busiest generator process's
+share of a core per kind: a generator near a whole core measures itself, not the server.
 
 Cases: ``raw`` (a bare python-socketio ``AsyncServer`` under uvicorn: the baseline), the demo
 server over WebSocket (``ws``), with 10 % long-polling clients (``polling``), SSE (``sse``), and
