@@ -12,7 +12,9 @@ with its send time inside; each client records arrival minus send time (an SSE e
 the time it was due). The count is ramped in steps; at each step the clients settle, then a
 window of broadcasts is measured: p99 over every delivery expected in the window, a lost one
 counting as infinitely late. The capacity is the largest step with p99 <= 200 ms; a case stops
-at its first failed step or its time budget.
+at its first failed step or its time budget. Each step's line also gives each kind of client
+apart (websocket and long-polling, same window, same rule) and the busiest generator process's
+share of a core per kind: a generator near a whole core measures itself, not the server.
 
 Cases: ``raw`` (a bare python-socketio ``AsyncServer`` under uvicorn: the baseline), the demo
 server over WebSocket (``ws``), with 10 % long-polling clients (``polling``), SSE (``sse``), and
@@ -102,6 +104,10 @@ class Step:
     cpu_us: float  # server CPU per delivered message in the window, all in, microseconds
     rss_mb: float
     note: str = ""
+    #: each kind of client apart (Socket.IO with long-polling: ws and polling)
+    by_kind: dict[str, Summary] = field(default_factory=dict)
+    #: per kind, the busiest load-generator process's share of a core in the window
+    generator_cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -158,20 +164,31 @@ class Class:
         errors = await self.pool.grow("polling", polling) if polling else []
         return errors + await self.pool.grow("ws", n - polling)
 
-    async def window(self, seconds: float) -> tuple[Summary, float]:
-        """Broadcasts for ``seconds``: (summary, server CPU seconds spent meanwhile)."""
+    async def window(self, seconds: float) -> Window:
+        """Broadcasts for ``seconds``, then what the clients saw and what it cost."""
         since = time.time()
         await self.pool.reset(since)
         cpu0 = procstat.cpu_seconds(self.pid)
+        gen0 = self.pool.cpu_seconds()
         sent = None
         if self.broadcaster is not None:
             sent = await self.broadcaster.run(seconds, RATE)
         else:
             await asyncio.sleep(seconds)  # the feed publishes on its own clock
         until = time.time()
+        generator_cpu = self.pool.busiest(gen0, self.pool.cpu_seconds(), until - since)
         await asyncio.sleep(1.0)  # the window's last messages are on their way
         cpu = procstat.cpu_seconds(self.pid) - cpu0
-        return await self.pool.summary(until, sent), cpu
+        summary, by_kind = await self.pool.summary(until, sent)
+        return Window(summary, cpu, by_kind, generator_cpu)
+
+
+@dataclass
+class Window:
+    summary: Summary
+    cpu: float  # server CPU seconds, the window and the second after it
+    by_kind: dict[str, Summary]
+    generator_cpu: dict[str, float]
 
 
 async def ramp(case: Case, plan: Plan, log: bool = False) -> Result:
@@ -192,9 +209,10 @@ async def ramp(case: Case, plan: Plan, log: bool = False) -> Result:
                                              "; ".join(errors)[:200]))
                     break
                 await asyncio.sleep(plan.settle)
-                summary, cpu = await room.window(plan.window)
-                step = Step(n, summary, cpu / max(summary.received, 1) * 1e6,
-                            procstat.rss_bytes(pid) / 1e6)
+                w = await room.window(plan.window)
+                step = Step(n, w.summary, w.cpu / max(w.summary.received, 1) * 1e6,
+                            procstat.rss_bytes(pid) / 1e6, by_kind=w.by_kind,
+                            generator_cpu=w.generator_cpu)
                 result.steps.append(step)
                 if log:
                     print(f"  {case.key:8} {describe(step)}", file=sys.stderr, flush=True)
@@ -220,10 +238,10 @@ async def cpu_per_delivery(case: Case, fast: bool, plan: Plan) -> float:
                 cpu0 = procstat.cpu_seconds(pid)
                 await asyncio.sleep(2 * plan.window)
                 idle = (procstat.cpu_seconds(pid) - cpu0) / (2 * plan.window)
-            summary, cpu = await room.window(2 * plan.window)
+            w = await room.window(2 * plan.window)
         finally:
             await room.close()
-    return max(cpu - idle * (2 * plan.window + 1), 0.0) / max(summary.received, 1) * 1e6
+    return max(w.cpu - idle * (2 * plan.window + 1), 0.0) / max(w.summary.received, 1) * 1e6
 
 
 async def cpu_rows(plan: Plan, log: bool = False) -> list[Row]:
@@ -247,9 +265,12 @@ def describe(step: Step) -> str:
     s = step.summary
     if s is None:
         return f"N={step.clients:,}: connect failed ({step.note})"
+    kinds = "".join(f"; {kind}: p50 {k.p50:.0f} ms, p99 {k.p99:.0f} ms, lost {k.lost}"
+                    for kind, k in step.by_kind.items())
+    busiest = ", ".join(f"{kind} {share:.0%}" for kind, share in step.generator_cpu.items())
     return (f"N={step.clients:,}: p50 {s.p50:.0f} ms, p99 {s.p99:.0f} ms, worst {s.worst:.0f} "
             f"ms, lost {s.lost}/{s.expected}, {step.cpu_us:.1f} us CPU/delivery all in, "
-            f"RSS {step.rss_mb:.0f} MB")
+            f"RSS {step.rss_mb:.0f} MB{kinds}; busiest generator CPU: {busiest}")
 
 
 def capacity_text(result: Result) -> str:

@@ -28,7 +28,9 @@ What python-socketio 5 / python-engineio 4 do with a hostile client, and what th
   never send. Here: 400 for the first three, a bounded wait for the last
   (:class:`GuardedEngineIO`).
 
-JSON is decoded with :mod:`servers.safejson` (depth-bounded, no NaN) on both layers.
+JSON is decoded with :mod:`servers.safejson` (depth-bounded, no NaN) on both layers, and each
+request's environ is built by :mod:`servers.eioenviron` (engineio's own makes a class per
+request, a reference cycle that only the garbage collector frees).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
 from socketio import packet as sio_packet
 
-from servers import badinput, gcpolicy, safejson
+from servers import badinput, eioenviron, gcpolicy, safejson
 
 log = logging.getLogger("rtlab.badinput")
 
@@ -91,7 +93,9 @@ class GuardedEngineIO(engineio.AsyncServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._async = {**self._async, "websocket": GuardedWebSocket}
+        self._async = {**self._async, "websocket": GuardedWebSocket,
+                       # no class (a reference cycle) per request: :mod:`servers.eioenviron`
+                       "translate_request": eioenviron.translate_request}
         #: full collections after many sessions closed (their cycles, :mod:`servers.gcpolicy`)
         self.reclaimer = gcpolicy.Reclaimer(delay=self.ping_timeout + 1)
 

@@ -56,7 +56,8 @@ class Reader:
     def of(cls, scope: dict[str, Any], cursor: int) -> Reader | None:
         """A reader for the stream answering ``scope``, or None when it cannot park."""
         link = scope.get("extensions", {}).get("rtlab.transport")
-        cycle = link.get("cycle") if link else None
+        ref = link.get("cycle") if link else None  # a weak reference (servers.transport)
+        cycle = ref() if ref is not None else None
         if cycle is None or scope.get("method") != "GET":
             return None
         if (cycle.conn.their_http_version or b"") < b"1.1":  # HTTP/1.0: not chunked

@@ -22,6 +22,7 @@ import asyncio
 import collections
 import contextlib
 import socket
+import weakref
 from http import HTTPStatus
 from typing import Any
 
@@ -365,9 +366,12 @@ def make_protocols(registry: Registry) -> tuple[type[H11Protocol], type[WebSocke
             super().handle_events()
             cycle = getattr(self, "cycle", None)
             if cycle is not None:
-                # Lets a streaming response write whole chunks itself (servers.ssepump).
+                # Lets a streaming response write whole chunks itself (servers.ssepump). The
+                # cycle by weak reference: the scope is the cycle's, and a strong one made
+                # every request a reference cycle (the cycle, its scope, event and queue) that
+                # only the garbage collector freed, ~20 objects a request
                 cycle.scope.setdefault("extensions", {})["rtlab.transport"] = {
-                    "transport": self.transport, "cycle": cycle}
+                    "transport": self.transport, "cycle": weakref.ref(cycle)}
 
     class ChaosWebSocketProtocol(WebSocketsSansIOProtocol):
         def connection_made(self, transport: Any) -> None:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.loadgen import procstat
 from benchmarks.loadgen.samples import Summary, summarize
 
 #: a generator answers every command within this (an ``open`` of a thousand clients included)
@@ -88,10 +89,29 @@ class Pool:
     async def reset(self, since: float) -> None:
         await asyncio.gather(*(g.ask("reset", since=since) for g in self.generators))
 
-    async def summary(self, until: float, expected_ks: Sequence[int] | None) -> Summary:
+    async def summary(self, until: float, expected_ks: Sequence[int] | None
+                      ) -> tuple[Summary, dict[str, Summary]]:
+        """The whole class, and each kind of client apart (same window, same rule)."""
         reports = await asyncio.gather(*(g.ask("report", until=until)
                                          for g in self.generators))
-        return summarize(reports, self.clients(), expected_ks)
+        kinds = {g.kind for g in self.generators}
+        by_kind = {kind: summarize([r for g, r in zip(self.generators, reports, strict=True)
+                                    if g.kind == kind], self.clients(kind), expected_ks)
+                   for kind in sorted(kinds)} if len(kinds) > 1 else {}
+        return summarize(reports, self.clients(), expected_ks), by_kind
+
+    def cpu_seconds(self) -> list[float]:
+        """CPU time so far of each generator process, in :attr:`generators` order."""
+        return [procstat.cpu_seconds(g.proc.pid) for g in self.generators]
+
+    def busiest(self, before: list[float], after: list[float], seconds: float
+                ) -> dict[str, float]:
+        """Per kind, the busiest generator's share of a core between two :meth:`cpu_seconds`
+        readings ``seconds`` apart: near 1.0, that generator measures itself."""
+        out: dict[str, float] = {}
+        for g, b, a in zip(self.generators, before, after, strict=True):
+            out[g.kind] = max(out.get(g.kind, 0.0), (a - b) / seconds)
+        return out
 
     async def close_clients(self) -> None:
         await asyncio.gather(*(g.ask("close") for g in self.generators))

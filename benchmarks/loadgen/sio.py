@@ -3,8 +3,9 @@
 python-socketio's client costs a few tasks and an aiohttp session per connection; a
 generator process holding a thousand of them would be the bottleneck it is meant to measure.
 Here one WebSocket connection is an ``asyncio.Protocol`` around websockets' sans-I/O
-``ClientProtocol`` (no task, no compression offered), and one polling connection is one task
-looping ``GET`` on a shared ``httpx.AsyncClient``. Both drive :class:`SioSession`.
+``ClientProtocol`` (no task, no compression offered), and one polling client is one task
+looping ``GET`` over h11 (:mod:`benchmarks.loadgen.http1`, not httpx: see there why). Both
+drive :class:`SioSession`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import json
 import time
 from urllib.parse import urlsplit
 
-import httpx
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from benchmarks.loadgen import http1
 from benchmarks.loadgen.samples import Recorder
 from benchmarks.loadgen.session import Refused, SioSession
 
@@ -105,36 +106,76 @@ async def open_websocket(url: str, namespace: str, room: str,
 
 
 class SioPolling:
-    """One Socket.IO client on long-polling: a task that keeps one ``GET`` open at a time."""
+    """One Socket.IO client on long-polling: a task that keeps one ``GET`` open at a time.
 
-    def __init__(self, http: httpx.AsyncClient, url: str, namespace: str, room: str,
-                 recorder: Recorder) -> None:
-        self.http = http
-        self.base = f"{url.rstrip('/')}/socket.io/?EIO=4&transport=polling"
+    Its own kept-alive connections, as a browser tab's: a request goes on an idle one (the
+    pong after a poll goes on the poll's connection, as a browser's pool does), or a new one.
+    Not one pool for all clients: with worker processes the master routes a connection by its
+    first request, so a connection reused for another session reaches the wrong worker. A
+    ``307`` (a worker's answer to such a request) is followed on a new connection, as a
+    browser does."""
+
+    def __init__(self, url: str, namespace: str, room: str, recorder: Recorder) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.base = "/socket.io/?EIO=4&transport=polling"
         self.session = _session(namespace, room, recorder)
         self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.sid: str | None = None
+        self.idle: list[http1.Http1Connection] = []  # kept alive, no request on them
+        self.busy: set[http1.Http1Connection] = set()
+
+    async def _exchange(self, method: str, target: str, body: bytes = b"") -> http1.Answer:
+        answer = await self._send(method, target, body)
+        location = answer.header(b"location")
+        if answer.status == 307 and location is not None:
+            answer = await self._send(method, location.decode("latin-1"), body)
+        return answer
+
+    async def _send(self, method: str, target: str, body: bytes) -> http1.Answer:
+        while self.idle:
+            link = self.idle.pop()
+            if link.reusable:
+                try:
+                    return await self._on(link, method, target, body)
+                except http1.Closed:
+                    break  # the server closed it idle as we sent: once more, on a new one
+        return await self._on(await http1.connect(self.host, self.port), method, target, body)
+
+    async def _on(self, link: http1.Http1Connection, method: str, target: str,
+                  body: bytes) -> http1.Answer:
+        self.busy.add(link)
+        try:
+            answer = await link.request(method, target, body)
+        finally:
+            self.busy.discard(link)
+        if link.reusable:
+            self.idle.append(link)
+        return answer
 
     async def _post(self, packets: list[str]) -> None:
         if packets:
-            response = await self.http.post(f"{self.base}&sid={self.sid}",
-                                            content=SEPARATOR.join(packets).encode())
-            response.raise_for_status()
+            answer = await self._exchange("POST", f"{self.base}&sid={self.sid}",
+                                          SEPARATOR.join(packets).encode())
+            if answer.status != 200:
+                raise Refused(f"POST answered {answer.status}")
 
     async def run(self) -> None:
         try:
-            first = await self.http.get(self.base)
-            first.raise_for_status()
-            body = first.text
+            first = await self._exchange("GET", self.base)
+            if first.status != 200:
+                raise Refused(f"handshake answered {first.status}")
+            body = first.body.decode()
             self.sid = _open_sid(body)
             await self._post(self.session.feed(body))
+            poll = f"{self.base}&sid={self.sid}"
             while True:
-                response = await self.http.get(f"{self.base}&sid={self.sid}")
-                if response.status_code != 200:
-                    raise Refused(f"poll answered {response.status_code}")
+                answer = await self._exchange("GET", poll)
+                if answer.status != 200:
+                    raise Refused(f"poll answered {answer.status}")
                 replies: list[str] = []
-                for packet in response.text.split(SEPARATOR):
+                for packet in answer.body.decode().split(SEPARATOR):
                     replies += self.session.feed(packet)
                 if self.session.refused:
                     raise Refused(self.session.refused)
@@ -145,7 +186,8 @@ class SioPolling:
             if not self.joined.done():
                 self.joined.set_exception(exc if isinstance(exc, Refused) else Refused(repr(exc)))
         finally:
-            await self.http.aclose()
+            for link in [*self.idle, *self.busy]:
+                link.close()
 
     async def close(self) -> None:
         if self.sid is not None and self.task is not None and not self.task.done():
@@ -162,18 +204,7 @@ def _open_sid(body: str) -> str:
 
 
 async def open_polling(url: str, namespace: str, room: str, recorder: Recorder) -> SioPolling:
-    client = SioPolling(polling_http(), url, namespace, room, recorder)
+    client = SioPolling(url, namespace, room, recorder)
     client.task = asyncio.get_running_loop().create_task(client.run())
     await client.joined
     return client
-
-
-def polling_http() -> httpx.AsyncClient:
-    """One polling client's own connections (a GET and a POST at most), as a browser tab's.
-
-    Not one pool for all: with worker processes the master routes a connection by its first
-    request, so a kept-alive connection reused for another session reaches the wrong worker
-    (which answers 307; followed here, as a browser does)."""
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=2),
-                             timeout=httpx.Timeout(60.0), trust_env=False,
-                             follow_redirects=True)

@@ -166,7 +166,8 @@ async def test_the_pump_writes_to_readers_that_can_take_it_and_wakes_the_others(
 async def test_only_a_chunked_get_stream_served_by_our_protocol_can_park() -> None:
     def scope(method: str = "GET", version: bytes = b"1.1", link: bool = True) -> dict:
         cycle = SimpleNamespace(conn=SimpleNamespace(their_http_version=version))
-        ext = {"rtlab.transport": {"transport": object(), "cycle": cycle}} if link else {}
+        # the cycle by reference, as servers.transport puts it (a weak one there)
+        ext = {"rtlab.transport": {"transport": object(), "cycle": lambda: cycle}} if link else {}
         return {"method": method, "extensions": ext}
 
     assert ssepump.Reader.of(scope(), 5) is not None
