@@ -54,8 +54,10 @@ serve: $(STAMP)
 	$(BIN)/python -m servers --port $(or $(PORT),8000)
 
 # One server for a whole class (README "Classroom mode"): prints the join URL and a QR code.
+# On the C library's malloc: the memory a class used goes back to the system when it leaves
+# (benchmarks/classroom_churn.py says why and measures it).
 classroom: $(STAMP)
-	$(BIN)/python -m servers --classroom --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),8000)
+	PYTHONMALLOC=malloc $(BIN)/python -m servers --classroom --host $(or $(HOST),0.0.0.0) --port $(or $(PORT),8000)
 
 # Exercises for a class (nbgrader; see README "Teaching with rtlab"). Student copies go to
 # course/release/exercises/; `make grade SUBMISSIONS=DIR` grades DIR/<student>/*.ipynb.

@@ -6,17 +6,9 @@ really accepts connections; ``rtlab.lab`` waits for exactly that line.
 ``--workers N --broker redis://HOST:PORT`` serves the same port from N worker processes
 (:mod:`servers.master`, :mod:`servers.worker`) that share rooms, feeds and tokens through
 Redis (:mod:`servers.broker`). Without ``--broker`` everything stays in this one process.
-
-On glibc the process first re-executes itself on the C library's ``malloc``
-(:mod:`servers.allocator`: memory a class used goes back to the system when it leaves).
 """
 
 from __future__ import annotations
-
-from servers import allocator
-
-if __name__ == "__main__":  # first: a re-executed start would import what follows twice
-    allocator.use_system_malloc()
 
 import argparse
 import asyncio

@@ -33,8 +33,8 @@ generation 2 by then, and a full collection comes only after about 2,000,000 net
 (20,000 x 10 x 10). Measured with ``benchmarks/classroom_churn.py`` (10 rounds of 1,000
 clients): RSS 66 -> 266 MB, 4,487 dead sessions still held, 563,220 objects freed by one
 ``gc.collect()``. :class:`Reclaimer` runs a full collection when many sessions have closed,
-then returns the freed heap to the system (glibc's ``malloc_trim``; all of it with the servers
-on the C library's allocator, :mod:`servers.allocator`).
+then returns the freed heap to the system (glibc's ``malloc_trim``; all of it with the server
+on the C library's allocator, ``PYTHONMALLOC=malloc``, as ``make classroom`` runs it).
 """
 
 from __future__ import annotations
