@@ -121,6 +121,11 @@ def _doc_key(name: str) -> str:
     return f"doc:{name}"
 
 
+#: Engine.IO's heartbeat here, seconds (python-socketio's defaults are 25 and 20)
+PING_INTERVAL = 10
+PING_TIMEOUT = 5
+
+
 class SocketIOService:
     """One ``AsyncServer`` and the state behind its namespaces (rooms, versions, tickers).
 
@@ -130,7 +135,7 @@ class SocketIOService:
     worker (:func:`servers.handoff.worker_sid`: the master routes long-polling by it) and
     message ids carry the worker number, so no two workers hand out the same one."""
 
-    def __init__(self, *, ping_interval: float = 10, ping_timeout: float = 5,
+    def __init__(self, *, ping_interval: float = PING_INTERVAL, ping_timeout: float = PING_TIMEOUT,
                  broker: Broker | None = None) -> None:
         self.sio = fanout.FanoutServer(
             async_mode="asgi",

@@ -12,9 +12,15 @@ from typing import Any
 import uvicorn
 
 from servers.app import Settings, create_app
+from servers.socketio import PING_INTERVAL, PING_TIMEOUT
 from servers.transport import Registry, make_protocols
 
 GRACEFUL_SHUTDOWN_SECONDS = 1
+#: How long an idle HTTP/1.1 connection stays open. uvicorn's default (5 s) is shorter than
+#: Engine.IO's ping interval, so a long-polling client's pong, sent after each ping, found its
+#: connection closed and opened a new one every time; with workers that new connection waits
+#: in the master's accept queue behind a class reconnecting at once, past the ping timeout.
+KEEP_ALIVE_SECONDS = PING_INTERVAL + PING_TIMEOUT + 1
 
 
 def build(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> uvicorn.Server:
@@ -32,5 +38,6 @@ def build(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> uvico
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return uvicorn.Server(config)
