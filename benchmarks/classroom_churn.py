@@ -68,7 +68,7 @@ async def gone(url: str, timeout: float = 60) -> None:
 
 @dataclass(frozen=True)
 class Churn:
-    allocator: str  # the server's PYTHONMALLOC ("" when it chose none)
+    allocator: str  # the server's PYTHONMALLOC
     rss: list[float]  # MB: after start-up, then after each round
 
     @property
@@ -84,12 +84,12 @@ class Churn:
         return self.rss[-1]
 
 
-async def churn(plan: Plan, log: bool = False) -> Churn:
-    """The server's allocator and its RSS after start-up and after each round."""
-    server = ServerProcess.launch(timeout=30)
+async def churn(plan: Plan, allocator: str, log: bool = False) -> Churn:
+    """RSS after start-up and after each round, the server on ``PYTHONMALLOC=allocator``."""
+    with environment(PYTHONMALLOC=allocator):
+        server = ServerProcess.launch(timeout=30)
     try:
         assert server.pid is not None
-        allocator = procstat.environ_value(server.pid, "PYTHONMALLOC") or ""
         pool = await Pool.start(server.url, {"ws": 2})
         rss = [procstat.rss_bytes(server.pid) / 1e6]
         try:
@@ -103,7 +103,7 @@ async def churn(plan: Plan, log: bool = False) -> Churn:
                     await asyncio.sleep(SETTLE)
                 rss.append(procstat.rss_bytes(server.pid) / 1e6)
                 if log:
-                    print(f"  churn ({allocator or 'pymalloc'}) round {n + 1}: RSS "
+                    print(f"  churn ({allocator}) round {n + 1}: RSS "
                           f"{rss[-1]:.1f} MB", file=sys.stderr, flush=True)
         finally:
             await pool.stop()
@@ -114,15 +114,12 @@ async def churn(plan: Plan, log: bool = False) -> Churn:
 
 async def both(plan: Plan, log: bool = False) -> tuple[Churn, Churn]:
     """The baseline (pymalloc) churn, then the server on malloc, as ``make classroom`` runs it."""
-    with environment(PYTHONMALLOC="pymalloc"):
-        baseline = await churn(plan, log)
-    with environment(PYTHONMALLOC="malloc"):
-        return baseline, await churn(plan, log)
+    return await churn(plan, "pymalloc", log), await churn(plan, "malloc", log)
 
 
 def rows(baseline: Churn, ours: Churn, plan: Plan) -> list[Row]:
     what = f"{plan.rounds} rounds of {plan.clients:,} Socket.IO clients joining and leaving"
-    allocator = ours.allocator or "pymalloc"
+    allocator = ours.allocator
     return [
         Row(f"memory over churn: {what} (server on {allocator})",
             f"{ours.start:.1f} MB RSS after start-up",
@@ -157,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(table(rows(baseline, ours, plan)))
     for c in (baseline, ours):
-        print(f"RSS (MB, {c.allocator or 'pymalloc'}): " + ", ".join(f"{r:.1f}" for r in c.rss))
+        print(f"RSS (MB, {c.allocator}): " + ", ".join(f"{r:.1f}" for r in c.rss))
     return 0
 
 

@@ -52,17 +52,3 @@ def rss_bytes(pid: int) -> int:
         except (OSError, StopIteration):
             continue
     return total * 1024
-
-
-def environ_value(pid: int, name: str) -> str | None:
-    """The value of ``name`` in the environment ``pid`` was started (or exec'd) with."""
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            entries = f.read().split(b"\0")
-    except OSError:
-        return None
-    prefix = name.encode() + b"="
-    for entry in entries:
-        if entry.startswith(prefix):
-            return entry[len(prefix):].decode(errors="replace")
-    return None
